@@ -1,0 +1,59 @@
+"""The Bolt app factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+def create_web_client(settings: Settings) -> WebClient:
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+
+
+def create_app(settings: Settings, client: WebClient | None = None, *, database: Database | None = None,
+               process_before_response: bool = False) -> App:
+    """A Bolt app wired to Rapport's handlers.
+
+    `client` is the Web API client (tests and the console point it at a local Slack); `database`
+    defaults to one opened from `settings.database_url`. With `process_before_response` a request
+    returns only once its listener is done (the console wants its output in order).
+    """
+    import handlers
+
+    database = database or Database(settings.database_url)
+    if client is None:
+        client = create_web_client(settings)
+    elif client.token is None:
+        client.token = settings.slack_bot_token
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=process_before_response,
+        logger=logging.getLogger("rapport.bolt"),
+    )
+
+    @app.middleware
+    def provide_services(context: BoltContext, next) -> None:  # noqa: A002 (Bolt's name)
+        context["db"] = database
+        context["settings"] = settings
+        next()
+
+    app.error(handle_unexpected_error)
+    handlers.register_all(app)
+    return app
+
+
+def handle_unexpected_error(error: Exception, body: dict, respond, logger: logging.Logger) -> None:
+    """The one place the unexpected ends up: logged with its traceback, and the user told."""
+    logger.error("Unhandled error in a listener: %s", error, exc_info=error)
+    if body.get("response_url"):
+        respond(response_type="ephemeral", replace_original=False,
+                text=":boom: Something went wrong on our side and nothing was saved. Please try again; "
+                     "if it keeps failing, tell the Rapport admins.")

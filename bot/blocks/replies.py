@@ -1,0 +1,242 @@
+"""Replies to `/cmo` commands (ephemeral unless a command exists to inform a channel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.blocks import Message
+from bot.blocks import text as t
+from bot.db.models import AuditEvent, Client, Interaction
+from bot.services.status import AMBER, GREEN, RED, ClientStatus, PortfolioRow
+
+MAX_BLOCKS = 50
+HEALTH_ICON = {GREEN: ":large_green_circle:", AMBER: ":large_orange_circle:", RED: ":red_circle:"}
+KIND_ICON = {"call": ":telephone_receiver:", "meeting": ":busts_in_silhouette:", "email": ":email:",
+             "visit": ":factory:", "note": ":memo:"}
+
+
+def section(markdown: str) -> dict[str, Any]:
+    return SectionBlock(text=MarkdownTextObject(text=t.clip(markdown, t.SECTION_LIMIT))).to_dict()
+
+
+def context(*markdown: str) -> dict[str, Any]:
+    elements = [MarkdownTextObject(text=t.clip(m, t.CONTEXT_LIMIT)) for m in markdown if m][:10]
+    return ContextBlock(elements=elements).to_dict()
+
+
+def header(text: str) -> dict[str, Any]:
+    return HeaderBlock(text=t.plain(text, 150)).to_dict()
+
+
+def divider() -> dict[str, Any]:
+    return DividerBlock().to_dict()
+
+
+def packed_sections(lines: Iterable[str], max_sections: int = MAX_BLOCKS - 5) -> list[dict[str, Any]]:
+    """Lines packed into as few sections as Slack's 3,000-character limit allows."""
+    blocks: list[dict[str, Any]] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        line = t.clip(line, t.SECTION_LIMIT)
+        if current and size + len(line) + 1 > t.SECTION_LIMIT:
+            blocks.append(section("\n".join(current)))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        blocks.append(section("\n".join(current)))
+    if len(blocks) > max_sections:
+        blocks = blocks[: max_sections - 1] + [section("_…and more._")]
+    return blocks
+
+
+def error(message: str, usage: str | None = None) -> Message:
+    # Messages quote what the user typed: escaped whole, so nothing in them can ping or link.
+    blocks = [section(f":warning: {t.escape(message)}")]
+    if usage:
+        blocks.append(context("*Right form:*\n" + "\n".join(f"`{t.escape(line)}`" for line in usage.splitlines())))
+    return Message(text=f"{message}" + (f"\nRight form: {usage}" if usage else ""), blocks=blocks)
+
+
+def not_yet_available(subcommand: str) -> Message:
+    message = (f"`/cmo {subcommand}` is part of Rapport's plan but not in this version yet. "
+               "`/cmo help` lists what works today.")
+    return Message(text=message, blocks=[section(f":construction: {message}")])
+
+
+def _client_line(client: Client) -> str:
+    parts = [f"*{t.user_text(client.name, 200)}* (`{client.key}`)", f"owner {t.user(client.owner_user_id)}",
+             f"cadence {t.cadence(client.cadence_days)}"]
+    if client.internal_channel_id:
+        parts.append(f"internal {t.channel(client.internal_channel_id)}")
+    if client.shared_channel_id:
+        parts.append(f"shared {t.channel(client.shared_channel_id)}")
+    if client.timezone:
+        parts.append(client.timezone)
+    return " · ".join(parts)
+
+
+def client_list(clients: list[Client]) -> Message:
+    if not clients:
+        message = "No clients yet. Add one with `/cmo client add <name>`."
+        return Message(text=message, blocks=[section(t.escape(message))])
+    blocks = [header(f"Clients ({len(clients)})"), *packed_sections(_client_line(c) for c in clients)]
+    return Message(text=f"{len(clients)} clients", blocks=blocks)
+
+
+def client_added(client: Client) -> Message:
+    lines = [f":white_check_mark: Added {_client_line(client)}."]
+    hints = []
+    if not client.owner_user_id:
+        hints.append(f"Name its one voice: `/cmo client set {client.key} owner:@someone`")
+    if not client.internal_channel_id:
+        hints.append(f"Give it an internal channel: `/cmo client set {client.key} channel:#channel`")
+    hints.append(t.escape(f"Log contact: `/cmo log {client.key} call <summary>`"))
+    return Message(text=f"Added {client.name} ({client.key})",
+                   blocks=[section("\n".join(lines)), context(*hints)])
+
+
+FIELD_LABELS = {
+    "key": "key", "name": "name", "owner_user_id": "owner", "internal_channel_id": "internal channel",
+    "shared_channel_id": "shared channel", "cadence_days": "cadence", "timezone": "time zone",
+    "archived_at": "archived", "kind": "kind", "summary": "summary", "occurred_on": "on",
+    "contact_name": "with", "next_contact_on": "next", "permalink": "message",
+}
+
+
+def field_value(name: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    if name == "owner_user_id":
+        return t.user(value)
+    if name in ("internal_channel_id", "shared_channel_id"):
+        return t.channel(value)
+    if name == "cadence_days":
+        return t.cadence(value)
+    if name == "archived_at":
+        return str(value)[:10]
+    return f"`{t.user_text(str(value), 200)}`" if name in ("key",) else t.user_text(str(value), 300)
+
+
+def client_updated(client: Client, changed: dict[str, tuple]) -> Message:
+    if not changed:
+        message = f"Nothing changed: {client.name} already has those settings."
+        return Message(text=message, blocks=[section(t.escape(message))])
+    lines = [f"• {FIELD_LABELS[name]}: {field_value(name, old)} → {field_value(name, new)}"
+             for name, (old, new) in changed.items()]
+    return Message(
+        text=f"Updated {client.name}",
+        blocks=[section(f":white_check_mark: Updated *{t.user_text(client.name, 200)}* (`{client.key}`)\n"
+                        + "\n".join(lines))],
+    )
+
+
+def client_archived(client: Client) -> Message:
+    message = (f":file_cabinet: Archived *{t.user_text(client.name, 200)}* (`{client.key}`). "
+               "Its history is kept: `/cmo history " + client.key + "`.")
+    return Message(text=f"Archived {client.name}", blocks=[section(message)])
+
+
+def _interaction_line(interaction: Interaction, today: dt.date, summary_limit: int = 300) -> str:
+    who = f" with {t.user_text(interaction.contact_name, 100)}" if interaction.contact_name else ""
+    link = f" <{interaction.permalink}|message>" if interaction.permalink else ""
+    return (f"{KIND_ICON[interaction.kind]} *{interaction.kind}*{who} · {t.day(interaction.occurred_on)} "
+            f"({t.days_ago(interaction.occurred_on, today)}) · by {t.user(interaction.logged_by)}{link}\n"
+            f"> {t.user_text(interaction.summary, summary_limit).replace(chr(10), chr(10) + '> ')}")
+
+
+def interaction_logged(client: Client, interaction: Interaction, today: dt.date) -> Message:
+    lines = [f":white_check_mark: Logged for *{t.user_text(client.name, 200)}* (`{client.key}`)",
+             _interaction_line(interaction, today, summary_limit=2500)]
+    hints = []
+    if interaction.next_contact_on:
+        hints.append(f"Next contact planned {t.day(interaction.next_contact_on)}")
+    if len(interaction.summary) > 2500:
+        hints.append(f"Summary stored whole ({len(interaction.summary):,} characters); shown clipped.")
+    blocks = [section("\n".join(lines))]
+    if hints:
+        blocks.append(context(*hints))
+    return Message(text=f"Logged a {interaction.kind} for {client.name}", blocks=blocks)
+
+
+def health_text(level: str, reason: str) -> str:
+    return f"{HEALTH_ICON[level]} *{level}* — {reason}"
+
+
+def status(status: ClientStatus) -> Message:
+    client = status.client
+    facts = [
+        health_text(status.health.level, status.health.reason),
+        f"*Owner* {t.user(client.owner_user_id)} · *cadence* {t.cadence(client.cadence_days)}"
+        f" · *internal* {t.channel(client.internal_channel_id)}"
+        + (f" · *shared* {t.channel(client.shared_channel_id)}" if client.shared_channel_id else "")
+        + (f" · {client.timezone}" if client.timezone else ""),
+    ]
+    if status.last_contact:
+        last = status.last_contact
+        facts.append(f"*Last contact* {t.day(last.occurred_on)} ({t.days_ago(last.occurred_on, status.today)}),"
+                     f" {last.kind} by {t.user(last.logged_by)}")
+    else:
+        facts.append("*Last contact* none logged yet")
+    if status.next_contact_on:
+        facts.append(f"*Next contact planned* {t.day(status.next_contact_on)}")
+    blocks = [header(f"{client.name} ({client.key})"), section("\n".join(facts))]
+    if status.recent:
+        blocks += [divider(), section("*Latest interactions*"),
+                   *[section(_interaction_line(i, status.today)) for i in status.recent]]
+    else:
+        blocks.append(context(t.escape(f"Log the first contact: `/cmo log {client.key} call <summary>`")))
+    return Message(text=f"{client.name}: {status.health.level}, {status.health.reason}", blocks=blocks)
+
+
+def portfolio(rows: list[PortfolioRow], *, title: str, empty: str) -> Message:
+    if not rows:
+        return Message(text=empty, blocks=[section(t.escape(empty))])
+    counts = {level: sum(1 for r in rows if r.health.level == level) for level in (RED, AMBER, GREEN)}
+    summary = " · ".join(f"{HEALTH_ICON[level]} {n} {level}" for level, n in counts.items() if n)
+    lines = [f"{HEALTH_ICON[r.health.level]} *{t.user_text(r.client.name, 200)}* (`{r.client.key}`) · "
+             f"{r.health.reason} · owner {t.user(r.client.owner_user_id)}" for r in rows]
+    blocks = [header(title), context(summary), *packed_sections(lines),
+              context(t.escape("Details: `/cmo status <client>` · how health is judged: `/cmo help health`"))]
+    return Message(text=f"{title}: {summary.replace(':', '')}", blocks=blocks)
+
+
+def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
+    when = event.occurred_at.astimezone(zone)
+    by = f"{when:%Y-%m-%d %H:%M} {when.tzname()} · {t.user(event.actor_user_id)} · _{event.surface.replace('_', ' ')}_"
+    before, after = event.before or {}, event.after or {}
+    if event.action == "client.add":
+        what = f"added the client as *{t.user_text(after.get('name', ''), 200)}* (`{after.get('key')}`)"
+    elif event.action == "client.archive":
+        what = "archived the client"
+    elif event.action == "interaction.log":
+        what = (f"logged a {after.get('kind')} on {after.get('occurred_on')}: "
+                f"{t.user_text(after.get('summary', ''), 200)}")
+    elif event.action == "client.update":
+        changes = [f"{FIELD_LABELS.get(k, k)} {field_value(k, before.get(k))} → {field_value(k, after.get(k))}"
+                   for k in after if before.get(k) != after.get(k)]
+        what = "changed " + ("; ".join(changes) or "nothing")
+    else:
+        what = t.escape(event.action)
+    return f"• {by}\n    {what}"
+
+
+def history(client: Client, events: list[AuditEvent], zone: ZoneInfo) -> Message:
+    title = f"History of {client.name} ({client.key})"
+    if not events:
+        return Message(text=title, blocks=[header(title), section("Nothing recorded yet.")])
+    blocks = [header(title), *packed_sections(_event_line(e, zone) for e in events),
+              context(f"Newest first · the latest {len(events)} events · times in {zone.key}")]
+    return Message(text=title, blocks=blocks)

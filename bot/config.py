@@ -1,0 +1,95 @@
+"""Settings: the environment and `.env` read into one typed object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///rapport.db"
+
+
+class ConfigError(ValueError):
+    """A setting is present but unusable; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Secrets are kept out of repr() so that a logged Settings never leaks a token.
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: str = "UTC"
+    managers_channel: str | None = None
+    port: int = 3000
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def missing_for_run(self) -> list[str]:
+        """The settings `rapport run` cannot start without, by name."""
+        missing = []
+        if not self.slack_bot_token:
+            missing.append("SLACK_BOT_TOKEN")
+        if self.socket_mode:
+            return missing
+        if not self.slack_signing_secret:
+            missing.append("SLACK_SIGNING_SECRET")
+        return missing
+
+    def with_overrides(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
+    """Read settings from `environ` (default: the process environment) over a `.env` file.
+
+    Real environment variables win over `.env`, as python-dotenv does by default.
+    """
+    values: dict[str, str | None] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        values.update(dotenv_values(dotenv_path))
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = values.get(name)
+        return value.strip() if value and value.strip() else None
+
+    timezone = get("RAPPORT_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"RAPPORT_TIMEZONE={timezone!r} is not an IANA time zone (for example Europe/Berlin)."
+        ) from None
+
+    port_text = get("PORT") or "3000"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"PORT={port_text!r} is not a TCP port number (1-65535).")
+
+    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    return Settings(
+        slack_bot_token=get("SLACK_BOT_TOKEN"),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=get("SLACK_APP_TOKEN"),
+        slack_api_url=api_url,
+        database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        timezone=timezone,
+        managers_channel=get("RAPPORT_MANAGERS_CHANNEL"),
+        port=int(port_text),
+    )

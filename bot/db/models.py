@@ -1,0 +1,113 @@
+"""The tables. Every row carries the Slack `team_id`; nothing is ever hard-deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on every database (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    __table_args__ = (
+        Index("uq_clients_team_key", "team_id", "key", unique=True),
+        Index("ix_clients_team_owner", "team_id", "owner_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    owner_user_id: Mapped[str | None] = mapped_column(String(32))
+    internal_channel_id: Mapped[str | None] = mapped_column(String(32))
+    shared_channel_id: Mapped[str | None] = mapped_column(String(32))
+    cadence_days: Mapped[int] = mapped_column(Integer, default=14)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[dt.datetime | None]
+    archived_by: Mapped[str | None] = mapped_column(String(32))
+
+    interactions: Mapped[list[Interaction]] = relationship(back_populates="client", lazy="raise")
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+INTERACTION_KINDS = ("call", "meeting", "email", "visit", "note")
+# A note is the team talking among itself: it is logged, but it is not contact with the client.
+CONTACT_KINDS = ("call", "meeting", "email", "visit")
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (
+        Index("ix_interactions_client_latest", "team_id", "client_id", "occurred_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    next_contact_on: Mapped[dt.date | None] = mapped_column(Date)
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    logged_by: Mapped[str] = mapped_column(String(32))
+    logged_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))
+
+    client: Mapped[Client] = relationship(back_populates="interactions", lazy="raise")
+
+
+class AuditEvent(Base):
+    """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_client", "team_id", "client_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    actor_user_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))

@@ -1,0 +1,221 @@
+"""A local stand-in for Slack's Web API, on loopback.
+
+`rapport console` points the bot at it so the real app and handlers run with no Slack at hand; the
+tests point the bot at it too and read what it recorded. It answers the methods Rapport calls the way
+Slack documents them, records every call, and can be told to fail (HTTP errors, 429 with
+Retry-After, Slack errors such as `channel_not_found`, dropped connections).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# Form-encoded calls carry these as JSON strings.
+_JSON_ARGS = ("blocks", "attachments", "view", "metadata")
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str  # e.g. "chat.postMessage"; "response_url" for posts to a response_url
+    args: dict[str, Any]
+    token: str | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    drop: bool = False  # close the connection without answering
+
+
+class LocalSlack:
+    def __init__(self, *, team_id: str = "T0LOCAL", bot_user_id: str = "U0RAPPORT") -> None:
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.calls: list[ApiCall] = []
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._lock = threading.Condition()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> LocalSlack:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-slack", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LocalSlack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "api/"
+
+    def response_url(self, name: str = "1") -> str:
+        return f"{self.base_url}respond/{name}"
+
+    # -- what was called ---------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[ApiCall]:
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[ApiCall]:
+        """The calls to `method` once there are at least `count` of them (or fewer at the timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [call for call in self.calls if call.method == method]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0:
+                    return found
+                self._lock.wait(remaining)
+
+    # -- faults ------------------------------------------------------------------------------
+    def fail(self, method: str, *, times: int = 1, status: int = 200, error: str | None = None,
+             retry_after: int | None = None, drop: bool = False) -> None:
+        """Answer the next `times` calls to `method` with this fault instead of success."""
+        with self._lock:
+            for _ in range(times):
+                self._faults[method].append(Fault(status, error, retry_after, drop))
+
+    def _next_fault(self, method: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(method)
+            return queue.popleft() if queue else None
+
+    # -- answers -----------------------------------------------------------------------------
+    def _record(self, method: str, args: dict[str, Any], token: str | None) -> None:
+        with self._lock:
+            self.calls.append(ApiCall(method, args, token))
+            self._lock.notify_all()
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://local.slack.invalid/", "team": "Local", "user": "rapport",
+                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": "B0RAPPORT"}
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            message = {"type": "message", "ts": ts, "text": args.get("text"), "blocks": args.get("blocks"),
+                       "bot_id": "B0RAPPORT", "user": self.bot_user_id}
+            if args.get("metadata"):
+                message["metadata"] = args["metadata"]
+            with self._lock:
+                self.messages[args.get("channel", "")].append(message)
+            return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method == "chat.getPermalink":
+            ts = str(args.get("message_ts", "")).replace(".", "")
+            return {"ok": True, "channel": args.get("channel"),
+                    "permalink": f"https://local.slack.invalid/archives/{args.get('channel')}/p{ts}"}
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            view = args.get("view") or {}
+            return {"ok": True, "view": {**view, "id": f"V{next(self._ids):08d}", "team_id": self.team_id}}
+        if method == "conversations.join":
+            return {"ok": True, "channel": {"id": args.get("channel")}}
+        if method == "conversations.history":
+            with self._lock:
+                history = list(reversed(self.messages.get(args.get("channel", ""), [])))
+            oldest = float(args.get("oldest") or 0)
+            return {"ok": True, "has_more": False,
+                    "messages": [m for m in history if float(m["ts"]) >= oldest][: int(args.get("limit") or 100)]}
+        if method == "users.info":
+            return {"ok": True, "user": {"id": args.get("user"), "name": args.get("user"), "tz": "UTC"}}
+        return {"ok": True}
+
+
+def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # quiet: the calls are recorded instead
+            pass
+
+        def do_GET(self) -> None:
+            self._handle(b"")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self._handle(self.rfile.read(length))
+
+        def _handle(self, body: bytes) -> None:
+            url = urlsplit(self.path)
+            args = _parse_args(body, self.headers.get("Content-Type", ""), url.query)
+            token = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or args.pop("token", None)
+            if url.path.startswith("/respond/"):
+                slack._record("response_url", args, None)
+                return self._send(200, "ok", content_type="text/plain")
+            if not url.path.startswith("/api/"):
+                return self._send(404, {"ok": False, "error": "unknown_path"})
+            method = url.path.removeprefix("/api/")
+            fault = slack._next_fault(method)
+            if fault and fault.drop:
+                self.close_connection = True
+                self.connection.close()
+                return None
+            slack._record(method, args, token)
+            if fault:
+                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                if fault.status >= 400:
+                    error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
+                    return self._send(fault.status, {"ok": False, "error": error}, headers=headers)
+                return self._send(200, {"ok": False, "error": fault.error or "fatal_error"}, headers=headers)
+            return self._send(200, slack.answer(method, args))
+
+        def _send(self, status: int, payload: Any, *, content_type: str = "application/json",
+                  headers: dict[str, str] | None = None) -> None:
+            data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _parse_args(body: bytes, content_type: str, query: str) -> dict[str, Any]:
+    args: dict[str, Any] = {key: values[0] for key, values in parse_qs(query).items()}
+    if body:
+        if content_type.startswith("application/json"):
+            args.update(json.loads(body))
+        else:
+            args.update({key: values[0] for key, values in parse_qs(body.decode()).items()})
+    for key in _JSON_ARGS:
+        if isinstance(args.get(key), str):
+            with contextlib.suppress(ValueError):
+                args[key] = json.loads(args[key])
+    return args

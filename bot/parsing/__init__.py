@@ -1,0 +1,1 @@
+"""Turning what a user typed into commands: pure functions, no database, no Slack."""

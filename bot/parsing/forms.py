@@ -1,0 +1,71 @@
+"""A submitted modal's values to the same command object the typed command gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.errors import UserError
+from bot.parsing.commands import ClientAdd, ClientArchive, ClientSet, Command, History, LogInteraction
+from bot.parsing.dates import parse_cadence, parse_date, parse_timezone
+
+VALUE = "value"
+
+
+def _value(values: dict[str, Any], block_id: str) -> str | None:
+    """The input's value, whatever its element type; None when left empty."""
+    state = values.get(block_id, {}).get(VALUE) or {}
+    for key in ("value", "selected_user", "selected_conversation", "selected_channel", "selected_date"):
+        if state.get(key):
+            return str(state[key]).strip() or None
+    option = state.get("selected_option")
+    return option["value"] if option else None
+
+
+def _required(values: dict[str, Any], block_id: str, message: str) -> str:
+    value = _value(values, block_id)
+    if value is None:
+        raise UserError(message, field=block_id)
+    return value
+
+
+def command_from_form(name: str, values: dict[str, Any]) -> Command:
+    """`name` is the modal's command (`client add`, `log`, ...); raises UserError naming the field."""
+    get = lambda block_id: _value(values, block_id)  # noqa: E731
+    if name == "client add":
+        cadence, tz = get("cadence"), get("tz")
+        return ClientAdd(
+            name=_required(values, "name", "Give the client's name."),
+            key=get("key"),
+            owner=get("owner"),
+            channel=get("channel"),
+            cadence_days=parse_cadence(cadence) if cadence else None,
+            timezone=parse_timezone(tz) if tz else None,
+        )
+    if name == "client set":
+        changes: dict[str, str | int | None] = {}
+        for block_id, field in (("owner", "owner_user_id"), ("channel", "internal_channel_id"),
+                                ("shared", "shared_channel_id")):
+            if get(block_id):
+                changes[field] = get(block_id)
+        if get("cadence"):
+            changes["cadence_days"] = parse_cadence(get("cadence"))
+        if get("tz"):
+            changes["timezone"] = parse_timezone(get("tz"))
+        if not changes:
+            raise UserError("Fill in at least one thing to change.", field="owner")
+        return ClientSet(client=_required(values, "client", "Choose a client."), changes=changes)
+    if name == "client archive":
+        return ClientArchive(client=_required(values, "client", "Choose a client."))
+    if name == "history":
+        return History(client=_required(values, "client", "Choose a client."))
+    if name == "log":
+        next_date = get("next")
+        return LogInteraction(
+            client=_required(values, "client", "Choose a client."),
+            kind=_required(values, "kind", "Choose the kind of interaction."),
+            summary=_required(values, "summary", "Add a summary: what was said or agreed."),
+            on=parse_date(_required(values, "on", "Pick the date."), option="on"),
+            contact=get("with"),
+            next=parse_date(next_date, option="next") if next_date else None,
+        )
+    raise ValueError(f"no form for {name!r}")

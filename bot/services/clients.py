@@ -1,0 +1,158 @@
+"""Clients: add, find, change, archive. Archived clients are kept, never deleted."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Client, utcnow
+from bot.errors import UserError
+from bot.services import Actor, audit
+
+DEFAULT_CADENCE_DAYS = 14
+AUDITED_FIELDS = ("key", "name", "owner_user_id", "internal_channel_id", "shared_channel_id",
+                  "cadence_days", "timezone", "archived_at")
+SETTABLE_FIELDS = ("owner_user_id", "internal_channel_id", "shared_channel_id", "cadence_days", "timezone")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def key_from_name(name: str) -> str:
+    """`Acme Biologics GmbH` -> `acme-biologics-gmbh` (at most 40 characters)."""
+    key = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].rstrip("-")
+    return key or "client"
+
+
+def check_key(key: str) -> str:
+    key = key.strip().lower()
+    if not _KEY.match(key):
+        raise UserError(f"`{key}` can't be a key: use letters, digits and dashes, up to 40 characters, "
+                        "like `acme`.", field="key")
+    return key
+
+
+def add_client(
+    session: Session,
+    actor: Actor,
+    name: str,
+    *,
+    key: str | None = None,
+    owner_user_id: str | None = None,
+    internal_channel_id: str | None = None,
+    cadence_days: int | None = None,
+    timezone: str | None = None,
+) -> Client:
+    name = " ".join(name.split())
+    if len(name) > 200:
+        raise UserError("A client's name can be at most 200 characters.", field="name")
+    key = check_key(key) if key else key_from_name(name)
+    taken = session.scalar(select(Client).where(Client.team_id == actor.team_id, Client.key == key))
+    if taken is not None:
+        archived = " (archived)" if taken.is_archived else ""
+        raise UserError(f"The key `{key}` is already used by {taken.name}{archived}. "
+                        "Choose another with `key:`.", field="key")
+    same_name = session.scalar(
+        select(Client).where(Client.team_id == actor.team_id, Client.archived_at.is_(None),
+                             func.lower(Client.name) == name.lower())
+    )
+    if same_name is not None:
+        raise UserError(f"There is already a client named {same_name.name} (key `{same_name.key}`).",
+                        field="name")
+    client = Client(
+        team_id=actor.team_id,
+        key=key,
+        name=name,
+        owner_user_id=owner_user_id,
+        internal_channel_id=internal_channel_id,
+        cadence_days=cadence_days or DEFAULT_CADENCE_DAYS,
+        timezone=timezone,
+        created_by=actor.user_id,
+    )
+    session.add(client)
+    session.flush()
+    audit.record(session, actor, "client.add", client, client_id=client.id, before=None,
+                 after=audit.snapshot(client, AUDITED_FIELDS))
+    return client
+
+
+def list_clients(session: Session, team_id: str, *, owner_user_id: str | None = None) -> list[Client]:
+    query = select(Client).where(Client.team_id == team_id, Client.archived_at.is_(None))
+    if owner_user_id is not None:
+        query = query.where(Client.owner_user_id == owner_user_id)
+    return list(session.scalars(query.order_by(func.lower(Client.name))))
+
+
+def resolve_client(session: Session, team_id: str, reference: str, *, allow_archived: bool = False) -> Client:
+    """A client by key, name, or an unambiguous prefix of either, ignoring case.
+
+    Unknown or ambiguous: a UserError that lists the close candidates.
+    """
+    wanted = " ".join(reference.split()).lower()
+    if not wanted:
+        raise UserError("Say which client: its key or name.", field="client")
+    clients = list(session.scalars(select(Client).where(Client.team_id == team_id)))
+    active = [c for c in clients if not c.is_archived]
+    pool = clients if allow_archived else active
+
+    exact = [c for c in pool if wanted in (c.key.lower(), c.name.lower())]
+    if len(exact) == 1:
+        return exact[0]
+    prefixed = exact or [c for c in pool if c.key.lower().startswith(wanted) or c.name.lower().startswith(wanted)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if prefixed:
+        raise UserError(f"`{reference}` could be {_names(prefixed)}. Say which with its key.", field="client")
+
+    archived = [c for c in clients if c.is_archived and wanted in (c.key.lower(), c.name.lower())]
+    if archived:
+        client = archived[0]
+        raise UserError(f"{client.name} (`{client.key}`) is archived since "
+                        f"{client.archived_at:%Y-%m-%d}.", field="client")
+    by_text = {c.key.lower(): c for c in active} | {c.name.lower(): c for c in active}
+    close = difflib.get_close_matches(wanted, list(by_text), n=5, cutoff=0.5)
+    candidates = list(dict.fromkeys(by_text[text] for text in close))
+    if candidates:
+        raise UserError(f"No client matches `{reference}`. Did you mean {_names(candidates)}?", field="client")
+    if active:
+        raise UserError(f"No client matches `{reference}`. Clients: {_names(active[:10])}"
+                        + (" and more (`/cmo client list`)." if len(active) > 10 else "."), field="client")
+    raise UserError(f"No client matches `{reference}`: there are no clients yet. "
+                    "Add one with `/cmo client add <name>`.", field="client")
+
+
+def _names(clients: list[Client]) -> str:
+    shown = [f"{c.name} (`{c.key}`)" for c in clients]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def update_client(session: Session, actor: Actor, client: Client, changes: dict) -> dict[str, tuple]:
+    """Apply the changes; returns {field: (before, after)} for what really changed."""
+    if client.is_archived:
+        raise UserError(f"{client.name} is archived; it can't be changed.", field="client")
+    unknown = set(changes) - set(SETTABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not settable: {sorted(unknown)}")
+    before = audit.snapshot(client, AUDITED_FIELDS)
+    changed = {name: (getattr(client, name), value) for name, value in changes.items()
+               if getattr(client, name) != value}
+    if not changed:
+        return {}
+    for name, (_, value) in changed.items():
+        setattr(client, name, value)
+    client.updated_at = utcnow()
+    audit.record(session, actor, "client.update", client, client_id=client.id, before=before,
+                 after=audit.snapshot(client, AUDITED_FIELDS))
+    return changed
+
+
+def archive_client(session: Session, actor: Actor, client: Client) -> Client:
+    if client.is_archived:
+        raise UserError(f"{client.name} is already archived.", field="client")
+    before = audit.snapshot(client, AUDITED_FIELDS)
+    client.archived_at = utcnow()
+    client.archived_by = actor.user_id
+    audit.record(session, actor, "client.archive", client, client_id=client.id, before=before,
+                 after=audit.snapshot(client, AUDITED_FIELDS))
+    return client

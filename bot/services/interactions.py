@@ -1,0 +1,109 @@
+"""Interactions with a client: calls, meetings, emails, visits, and the team's own notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, Client, Interaction
+from bot.errors import UserError
+from bot.services import Actor, audit
+
+AUDITED_FIELDS = ("kind", "summary", "occurred_on", "contact_name", "next_contact_on", "permalink")
+MAX_SUMMARY = 20_000
+
+
+def log_interaction(
+    session: Session,
+    actor: Actor,
+    client: Client,
+    *,
+    kind: str,
+    summary: str,
+    occurred_on: dt.date,
+    today: dt.date,
+    contact_name: str | None = None,
+    next_contact_on: dt.date | None = None,
+    permalink: str | None = None,
+) -> Interaction:
+    if client.is_archived:
+        raise UserError(f"{client.name} is archived; nothing more can be logged for it.", field="client")
+    if kind not in INTERACTION_KINDS:
+        raise UserError(f"`{kind}` is not a kind of interaction: use {', '.join(INTERACTION_KINDS)}.",
+                        field="kind")
+    summary = summary.strip()
+    if not summary:
+        raise UserError("Add a summary: what was said or agreed.", field="summary")
+    if len(summary) > MAX_SUMMARY:
+        raise UserError(f"The summary is {len(summary):,} characters; keep it under {MAX_SUMMARY:,}.",
+                        field="summary")
+    if occurred_on > today:
+        raise UserError(f"`on:` is {occurred_on:%a %Y-%m-%d}, in the future: log what has happened. "
+                        "Plan the next contact with `next:`.", field="on")
+    if next_contact_on is not None and next_contact_on < today:
+        raise UserError(f"`next:` is {next_contact_on:%a %Y-%m-%d}, in the past: the next contact is ahead.",
+                        field="next")
+    if contact_name is not None and len(contact_name) > 200:
+        raise UserError("`with:` can be at most 200 characters.", field="with")
+    interaction = Interaction(
+        team_id=actor.team_id,
+        client_id=client.id,
+        kind=kind,
+        summary=summary,
+        occurred_on=occurred_on,
+        contact_name=contact_name,
+        next_contact_on=next_contact_on,
+        permalink=permalink,
+        logged_by=actor.user_id,
+        surface=actor.surface,
+    )
+    session.add(interaction)
+    audit.record(session, actor, "interaction.log", interaction, client_id=client.id, before=None,
+                 after=audit.snapshot(interaction, AUDITED_FIELDS))
+    return interaction
+
+
+def latest_interactions(session: Session, client: Client, limit: int = 5) -> list[Interaction]:
+    return list(
+        session.scalars(
+            select(Interaction)
+            .where(Interaction.team_id == client.team_id, Interaction.client_id == client.id)
+            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def last_contact(session: Session, client: Client) -> Interaction | None:
+    """The latest real contact with the client (a note is not contact)."""
+    return session.scalar(
+        select(Interaction)
+        .where(Interaction.team_id == client.team_id, Interaction.client_id == client.id,
+               Interaction.kind.in_(CONTACT_KINDS))
+        .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
+        .limit(1)
+    )
+
+
+def last_contact_dates(session: Session, team_id: str, client_ids: list[int]) -> dict[int, dt.date]:
+    """Each client's latest contact date, in one query."""
+    if not client_ids:
+        return {}
+    rows = session.execute(
+        select(Interaction.client_id, func.max(Interaction.occurred_on))
+        .where(Interaction.team_id == team_id, Interaction.client_id.in_(client_ids),
+               Interaction.kind.in_(CONTACT_KINDS))
+        .group_by(Interaction.client_id)
+    )
+    return {client_id: occurred_on for client_id, occurred_on in rows}
+
+
+def next_planned_contact(session: Session, client: Client, today: dt.date) -> dt.date | None:
+    """The earliest `next:` date still ahead, as logged with interactions."""
+    return session.scalar(
+        select(func.min(Interaction.next_contact_on))
+        .where(Interaction.team_id == client.team_id, Interaction.client_id == client.id,
+               Interaction.next_contact_on >= today)
+    )

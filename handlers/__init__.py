@@ -1,0 +1,10 @@
+"""Thin Bolt listeners: ack fast, parse, call a service, render. One `register(app)` per kind."""
+
+from slack_bolt import App
+
+
+def register_all(app: App) -> None:
+    from handlers import commands, events, shortcuts, views
+
+    for module in (commands, views, shortcuts, events):
+        module.register(app)
