@@ -55,7 +55,8 @@ class LocalSlack:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> LocalSlack:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-slack", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="local-slack",
+                                        daemon=True)
         self._thread.start()
         return self
 
