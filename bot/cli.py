@@ -71,6 +71,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     except BoltError as error:
         print(f"rapport: Slack did not accept SLACK_BOT_TOKEN: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # urllib's URLError included: Slack unreachable
+        print(f"rapport: could not reach Slack at {settings.slack_api_url}: {error}", file=sys.stderr)
+        return 1
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

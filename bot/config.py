@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,15 +21,20 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    # Secrets are kept out of repr() so that a logged Settings never leaks a token.
+    # Secrets are kept out of repr() so that a logged Settings never leaks a token (or a database password).
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     timezone: str = "UTC"
     managers_channel: str | None = None
     port: int = 3000
+
+    def __repr__(self) -> str:
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr]
+        masked = re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", self.database_url, count=1)
+        return f"Settings(database_url={masked!r}, {', '.join(shown)})"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -76,7 +82,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         ) from None
 
     port_text = get("PORT") or "3000"
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise ConfigError(f"PORT={port_text!r} is not a TCP port number (1-65535).")
 
     api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL

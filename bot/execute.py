@@ -145,8 +145,6 @@ def _(command: History, ctx: Context) -> Message:
     return replies.history(client, events, status_service.client_zone(client, ctx.default_zone))
 
 
-FORMS_NEEDING_A_CLIENT = ("client set", "client archive", "log", "history")
-
 
 def open_form(name: str, ctx: Context, metadata: dict, *, summary: str | None = None,
               channel_id: str | None = None) -> dict:

@@ -9,10 +9,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-from socketserver import ThreadingMixIn
 
 
 def signature(secret: str, timestamp: str, body: str) -> str:

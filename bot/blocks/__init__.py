@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.blocks.text import escape
+
 
 @dataclass(frozen=True)
 class Message:
@@ -14,4 +16,6 @@ class Message:
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self.blocks}
+        # `text` is plain (it names clients and quotes what users typed); Slack reads it as mrkdwn, so
+        # it is escaped here: a client called `<!channel>` must not ping anyone from a notification.
+        return {"text": escape(self.text), "blocks": self.blocks}

@@ -47,8 +47,10 @@ TOPICS: dict[str, tuple[str, list[str]]] = {
 
 
 def help_message(topic: str | None = None, unknown: str | None = None) -> Message:
-    if topic and topic in TOPICS:
-        title, lines = TOPICS[topic]
+    # `/cmo help client add` is about clients: the topic is the subcommand's first word.
+    key = topic.split()[0] if topic else None
+    if key in TOPICS:
+        title, lines = TOPICS[key]
         return Message(text=title, blocks=[header(title), section("\n".join(t.escape(line) for line in lines))])
     blocks = []
     intro = []

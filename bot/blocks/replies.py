@@ -62,6 +62,10 @@ def packed_sections(lines: Iterable[str], max_sections: int = MAX_BLOCKS - 5) ->
     return blocks
 
 
+def with_article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def error(message: str, usage: str | None = None) -> Message:
     # Messages quote what the user typed: escaped whole, so nothing in them can ping or link.
     blocks = [section(f":warning: {t.escape(message)}")]
@@ -163,12 +167,12 @@ def interaction_logged(client: Client, interaction: Interaction, today: dt.date)
     hints = []
     if interaction.next_contact_on:
         hints.append(f"Next contact planned {t.day(interaction.next_contact_on)}")
-    if len(interaction.summary) > 2500:
+    if len(t.escape(interaction.summary)) > 2500:
         hints.append(f"Summary stored whole ({len(interaction.summary):,} characters); shown clipped.")
     blocks = [section("\n".join(lines))]
     if hints:
         blocks.append(context(*hints))
-    return Message(text=f"Logged a {interaction.kind} for {client.name}", blocks=blocks)
+    return Message(text=f"Logged {with_article(interaction.kind)} for {client.name}", blocks=blocks)
 
 
 def health_text(level: str, reason: str) -> str:
@@ -210,7 +214,9 @@ def portfolio(rows: list[PortfolioRow], *, title: str, empty: str) -> Message:
              f"{r.health.reason} · owner {t.user(r.client.owner_user_id)}" for r in rows]
     blocks = [header(title), context(summary), *packed_sections(lines),
               context(t.escape("Details: `/cmo status <client>` · how health is judged: `/cmo help health`"))]
-    return Message(text=f"{title}: {summary.replace(':', '')}", blocks=blocks)
+    # The fallback is read aloud and shown in notifications: counts only, no emoji codes.
+    counted = " · ".join(f"{n} {level}" for level, n in counts.items() if n)
+    return Message(text=f"{title}: {counted}", blocks=blocks)
 
 
 def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
@@ -222,7 +228,7 @@ def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
     elif event.action == "client.archive":
         what = "archived the client"
     elif event.action == "interaction.log":
-        what = (f"logged a {after.get('kind')} on {after.get('occurred_on')}: "
+        what = (f"logged {with_article(str(after.get('kind')))} on {after.get('occurred_on')}: "
                 f"{t.user_text(after.get('summary', ''), 200)}")
     elif event.action == "client.update":
         changes = [f"{FIELD_LABELS.get(k, k)} {field_value(k, before.get(k))} → {field_value(k, after.get(k))}"

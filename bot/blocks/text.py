@@ -57,4 +57,4 @@ def days_ago(date: dt.date, today: dt.date) -> str:
 
 
 def cadence(days: int) -> str:
-    return f"{days // 7}w" if days % 7 == 0 else f"{days}d"
+    return f"{days}d"

@@ -14,6 +14,8 @@ EMOJI = {
 }
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
 
 
 def local_id(prefix: str, name: str) -> str:
@@ -43,6 +45,7 @@ def mrkdwn(text: str) -> str:
         return f"{label} ({target})" if label else target
 
     text = _LINK.sub(link, text)
+    text = _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
     text = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 

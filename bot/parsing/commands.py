@@ -166,13 +166,17 @@ def _split_options(tokens: list[Token], allowed: tuple[str, ...], *, strict: boo
     """Separate `key:value` options from the other words.
 
     With `strict`, an unknown `key:` is an error (a typo in `cadnce:14d` should not end up in a
-    client's name); otherwise it stays a word, as in a summary that says "re: fill slots".
+    client's name) and `Cadence:` counts as `cadence:`. Otherwise only an exact, lower-case,
+    non-empty option counts: the rest stays a word, as in a summary that says "Next: re: fill slots".
     """
     words: list[Token] = []
     options: dict[str, str] = {}
     for token in tokens:
         option = token.option()
-        if option is None or (option[0] not in allowed and not strict):
+        loose_word = not strict and (
+            option is None or option[0] not in allowed or not token.value.startswith(option[0])
+            or not option[1].strip())
+        if option is None or loose_word:
             words.append(token)
             continue
         key, value = option

@@ -60,7 +60,7 @@ def parse_date(text: str, *, option: str = "date") -> DateSpec:
             return DateSpec(text, absolute=dt.date(year, month, day))
         except ValueError:
             pass
-    raise UserError(f"`{text}` is not a date I know for {option}. Use {DATE_FORMS}.", field=option)
+    raise UserError(f"`{text}` is not a date I know for `{option}:`. Use {DATE_FORMS}.", field=option)
 
 
 def parse_duration(text: str, *, option: str = "duration", units: str = "hdw") -> dt.timedelta:

@@ -9,7 +9,7 @@ from bot.errors import UserError
 
 # Slack clients often turn typed quotes into typographic ones.
 _QUOTES = "\"\u201c\u201d\u201e"
-_OPTION = re.compile(r"^([a-z]+):(.*)$", re.DOTALL)
+_OPTION = re.compile(r"^([a-zA-Z]+):(.*)$", re.DOTALL)
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 _BARE_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -27,7 +27,7 @@ class Token:
         if self.quoted:
             return None
         match = _OPTION.match(self.value)
-        return (match.group(1), match.group(2)) if match else None
+        return (match.group(1).lower(), match.group(2)) if match else None
 
 
 def unescape_slack(text: str) -> str:

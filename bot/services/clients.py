@@ -99,17 +99,18 @@ def resolve_client(session: Session, team_id: str, reference: str, *, allow_arch
     exact = [c for c in pool if wanted in (c.key.lower(), c.name.lower())]
     if len(exact) == 1:
         return exact[0]
+    # The exact key or name of an archived client means that client, not another one it is a prefix of.
+    archived = [c for c in clients if c.is_archived and wanted in (c.key.lower(), c.name.lower())]
+    if archived and not exact:
+        client = archived[0]
+        raise UserError(f"{client.name} (`{client.key}`) is archived since "
+                        f"{client.archived_at:%Y-%m-%d}.", field="client")
     prefixed = exact or [c for c in pool if c.key.lower().startswith(wanted) or c.name.lower().startswith(wanted)]
     if len(prefixed) == 1:
         return prefixed[0]
     if prefixed:
         raise UserError(f"`{reference}` could be {_names(prefixed)}. Say which with its key.", field="client")
 
-    archived = [c for c in clients if c.is_archived and wanted in (c.key.lower(), c.name.lower())]
-    if archived:
-        client = archived[0]
-        raise UserError(f"{client.name} (`{client.key}`) is archived since "
-                        f"{client.archived_at:%Y-%m-%d}.", field="client")
     by_text = {c.key.lower(): c for c in active} | {c.name.lower(): c for c in active}
     close = difflib.get_close_matches(wanted, list(by_text), n=5, cutoff=0.5)
     candidates = list(dict.fromkeys(by_text[text] for text in close))

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import replies
 from bot.errors import UserError
 from bot.execute import execute, open_form
-from bot.parsing.commands import OpenModal, parse
-from handlers.context import actor, command_context, database
+from bot.parsing.commands import USAGE, OpenModal, parse
+from handlers.context import actor, command_context, database, open_modal
 
 
 def register(app: App) -> None:
     app.command("/cmo")(cmo)
 
 
-def cmo(ack: Ack, command: dict, client: WebClient, context: BoltContext) -> None:
+def cmo(ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
     who = actor(context, command, "slash_command")
     try:
         parsed = parse(command.get("text", ""))
@@ -32,7 +32,7 @@ def cmo(ack: Ack, command: dict, client: WebClient, context: BoltContext) -> Non
         return
     if isinstance(parsed, OpenModal):
         ack()
-        client.views_open(trigger_id=command["trigger_id"], view=view)
+        open_modal(client, command["trigger_id"], view, respond, usage=USAGE[parsed.name])
         return
     ack(response_type="ephemeral", **reply.as_kwargs())
 

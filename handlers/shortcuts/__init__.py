@@ -12,8 +12,9 @@ from bot.blocks import replies
 from bot.errors import UserError
 from bot.execute import open_form
 from bot.manifest import MESSAGE_SHORTCUT
+from bot.parsing.commands import USAGE
 from bot.parsing.tokens import unescape_slack
-from handlers.context import actor, command_context, database
+from handlers.context import actor, command_context, database, open_modal
 
 LOG_MESSAGE = MESSAGE_SHORTCUT
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def log_message(ack: Ack, shortcut: dict, client: WebClient, context: BoltContex
     except UserError as error:
         respond(response_type="ephemeral", **replies.error(error.message, error.usage).as_kwargs())
         return
-    client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+    open_modal(client, shortcut["trigger_id"], view, respond, usage=USAGE["log"])
 
 
 def _permalink(client: WebClient, channel_id: str, message_ts: str | None) -> str | None:
