@@ -220,12 +220,7 @@ def served(tmp_path, workdir, database_url, slack):
         wait_until_healthy(port, process, log)
         yield port, log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def test_run_serves_slack_over_http_with_gunicorn(served, slack):
@@ -294,12 +289,16 @@ def test_run_with_an_app_token_connects_over_socket_mode_and_migrates_on_start(t
         with pytest.raises(OSError):
             request(port, "GET", "/healthz")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
     # The migrations were applied on start.
     current = rapport("db", "current", env=env_for_subprocess(database_url), cwd=workdir)
     assert current.stdout.strip() == "0001", current.stderr
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
