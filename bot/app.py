@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from bot.config import Settings
 from bot.db import Database
+from bot.services.requests import first_time
 
 logger = logging.getLogger(__name__)
 
 
 def create_web_client(settings: Settings) -> WebClient:
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    """The listeners' client: one quick retry on 429, 5xx or a lost connection (listeners ack before
+    they call Slack, so a retry never delays Slack's 3-second ack)."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
+                     retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1),
+                                     RateLimitErrorRetryHandler(max_retry_count=1),
+                                     ServerErrorRetryHandler(max_retry_count=1)])
 
 
 def create_app(settings: Settings, client: WebClient | None = None, *, database: Database | None = None,
@@ -44,6 +55,15 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
         context["db"] = database
         context["settings"] = settings
         next()
+
+    @app.middleware
+    def once_per_event(body: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: A002
+        """Slack retries an event it thinks was lost: the event_id, remembered in the database, stops it."""
+        if body.get("type") == "event_callback" and body.get("event_id"):
+            with database.transaction() as session:
+                if not first_time(session, context.team_id or body.get("team_id") or "", f"event:{body['event_id']}"):
+                    return BoltResponse(status=200, body="")
+        return next()
 
     app.error(handle_unexpected_error)
     handlers.register_all(app)

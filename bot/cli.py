@@ -33,7 +33,28 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="<command>")
 
     run = commands.add_parser("run", help="serve Slack: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT")
+    run.add_argument("--no-scheduler", action="store_true",
+                     help="serve Slack only (run `rapport scheduler` in one other process)")
     run.set_defaults(handler=_run)
+
+    scheduler = commands.add_parser("scheduler", help="run only the scheduler (jobs and delivery)")
+    scheduler.set_defaults(handler=_scheduler)
+
+    jobs = commands.add_parser("jobs", help="list the scheduled jobs, or run one by hand")
+    jobs_commands = jobs.add_subparsers(title="jobs commands", metavar="<jobs command>", required=True)
+    jobs_commands.add_parser("list", help="the jobs and when they run").set_defaults(handler=_jobs_list)
+    job_run = jobs_commands.add_parser("run", help="run one job as of a moment, then deliver what is pending")
+    job_run.add_argument("job", help="a job's name (rapport jobs list)")
+    job_run.add_argument("--now", help="the moment, ISO-8601 (default: now; without a zone: RAPPORT_TIMEZONE)")
+    job_run.add_argument("--dry-run", action="store_true", help="print what would be posted; change nothing")
+    job_run.set_defaults(handler=_jobs_run)
+
+    outbox = commands.add_parser("outbox", help="messages not delivered yet: pending and failed")
+    outbox.set_defaults(handler=_outbox_list)
+    outbox_commands = outbox.add_subparsers(title="outbox commands", metavar="<outbox command>")
+    retry = outbox_commands.add_parser("retry", help="queue a failed message again")
+    retry.add_argument("id", type=int)
+    retry.set_defaults(handler=_outbox_retry)
 
     console = commands.add_parser("console", help="the bot without Slack: type /cmo commands, see the replies")
     console.add_argument("--demo", action="store_true", help="seed a sample portfolio first (if empty)")
@@ -74,15 +95,135 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as error:  # urllib's URLError included: Slack unreachable
         print(f"rapport: could not reach Slack at {settings.slack_api_url}: {error}", file=sys.stderr)
         return 1
+    from bot.runtime import configure
+    from bot.scheduler import start_in_thread
+
+    runtime = configure(settings, database)
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        if not args.no_scheduler:
+            start_in_thread(runtime)
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0
     from bot.server import serve, wsgi_app
 
     database.dispose()  # no pooled connection may cross gunicorn's fork
-    serve(wsgi_app(app, database), settings.port)
+    # The scheduler starts in the worker process, after the fork (threads do not survive a fork).
+    on_worker_start = None if args.no_scheduler else (lambda: start_in_thread(runtime))
+    serve(wsgi_app(app, database), settings.port, on_worker_start=on_worker_start)
+    return 0
+
+
+def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.slack_bot_token:
+        print("rapport scheduler is missing SLACK_BOT_TOKEN (it posts to Slack).\n"
+              "Set it in .env (see .env.example) or in the environment.", file=sys.stderr)
+        return 2
+    import signal
+    import threading
+
+    from bot.db import Database
+    from bot.runtime import configure
+    from bot.scheduler import SchedulerConflict, run_scheduler
+
+    database = Database(settings.database_url)
+    database.upgrade()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        run_scheduler(configure(settings, database), stop)
+    except SchedulerConflict as conflict:
+        print(f"rapport scheduler: {conflict}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _jobs_list(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs import JOBS
+
+    for spec in JOBS.values():
+        print(f"{spec.name:<16} {spec.trigger()}  {spec.description}")
+    return 0
+
+
+def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from bot.console import render
+    from bot.db import Database
+    from bot.runtime import configure
+    from jobs import JOBS, deliver
+
+    spec = JOBS.get(args.job)
+    if spec is None:
+        print(f"rapport: no job named {args.job!r}; the jobs are: {', '.join(JOBS)}", file=sys.stderr)
+        return 2
+    now = None
+    if args.now:
+        try:
+            now = dt.datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"rapport: --now {args.now!r} is not an ISO-8601 time, like 2026-11-30T09:05 or "
+                  "2026-11-30T09:05:00+01:00", file=sys.stderr)
+            return 2
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=settings.zone)
+    if not args.dry_run and not settings.slack_bot_token:
+        print("rapport jobs run is missing SLACK_BOT_TOKEN (it posts to Slack); --dry-run needs none.",
+              file=sys.stderr)
+        return 2
+    database = Database(settings.database_url)
+    database.upgrade()
+    configure(settings, database)
+    result = spec.run(now=now, dry_run=args.dry_run)
+    print(result.summary())
+    for outgoing in result.planned if args.dry_run else []:
+        print(f"\n→ {render.mrkdwn(f'<#{outgoing.channel_id}>')} [{outgoing.dedupe_key}]")
+        print(render.message(outgoing.message.text, outgoing.message.blocks))
+    if not args.dry_run and not spec.delivers:
+        print(deliver(max_seconds=300).summary())
+    return 0
+
+
+def _outbox_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.db import Database
+    from bot.services.outbox import undelivered
+
+    database = Database(settings.database_url)
+    database.upgrade()
+    with database.transaction() as session:
+        rows = undelivered(session)
+        if not rows:
+            print("Nothing pending or failed: every message was delivered.")
+            return 0
+        print(f"{'id':>6}  {'status':<8} {'channel':<12} {'source':<16} {'tries':>5}  {'next try (UTC)':<16}  error")
+        for row in rows:
+            next_try = f"{row.next_attempt_at:%Y-%m-%d %H:%M}" if row.status != "failed" else "-"
+            print(f"{row.id:>6}  {row.status:<8} {row.channel_id:<12} {row.source:<16} {row.attempts:>5}  "
+                  f"{next_try:<16}  {row.error or ''}")
+    failed = sum(1 for row in rows if row.status == "failed")
+    if failed:
+        print(f"\n{failed} failed: fix the cause, then `rapport outbox retry <id>`.")
+    return 0
+
+
+def _outbox_retry(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.db import Database
+    from bot.errors import UserError
+    from bot.services.outbox import retry
+
+    database = Database(settings.database_url)
+    database.upgrade()
+    try:
+        with database.transaction() as session:
+            row = retry(session, args.id)
+            print(f"Outbox message #{row.id} to {row.channel_id} is queued again; the scheduler delivers it "
+                  "within seconds (or: rapport jobs run deliver).")
+    except UserError as error:
+        print(f"rapport: {error.message}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -37,6 +37,7 @@ class Fault:
     error: str | None = None
     retry_after: int | None = None
     drop: bool = False  # close the connection without answering
+    delay: float = 0.0  # do the work (a post lands in the channel), then wait this long before answering
 
 
 class LocalSlack:
@@ -104,6 +105,25 @@ class LocalSlack:
         with self._lock:
             for _ in range(times):
                 self._faults[method].append(Fault(status, error, retry_after, drop))
+
+    def slow(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Succeed on the next `times` calls, but answer only after `seconds` (a crash can fall in between)."""
+        with self._lock:
+            for _ in range(times):
+                self._faults[method].append(Fault(delay=seconds))
+
+    def pass_through(self, method: str, *, times: int = 1) -> None:
+        """Let the next `times` calls succeed before the faults queued after this (e.g. every 3rd post fails)."""
+        with self._lock:
+            for _ in range(times):
+                self._faults[method].append(Fault(status=0))
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted with chat.postMessage, oldest first (in one channel, or in all)."""
+        with self._lock:
+            if channel is not None:
+                return list(self.messages.get(channel, []))
+            return [message for messages in self.messages.values() for message in messages]
 
     def _next_fault(self, method: str) -> Fault | None:
         with self._lock:
@@ -186,6 +206,10 @@ def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 self.connection.close()
                 return None
             slack._record(method, args, token)
+            if fault and (fault.delay or fault.status == 0):
+                answer = slack.answer(method, args)
+                time.sleep(fault.delay)
+                return self._send(200, answer)
             if fault:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 if fault.status >= 400:

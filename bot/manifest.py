@@ -6,9 +6,14 @@ from typing import Any
 
 from bot.server import EVENTS_PATH
 
-# The fewest bot scopes the features need: /cmo, and posting replies and messages. App Home,
-# modals, shortcuts and permalinks need no scope of their own.
-BOT_SCOPES = ["commands", "chat:write"]
+# The fewest bot scopes the features need. App Home, modals, shortcuts and permalinks need none.
+BOT_SCOPES = [
+    "commands",  # /cmo
+    "chat:write",  # replies, announcements, reminders
+    "channels:join",  # join a public internal channel the bot was not invited to (delivery)
+    "channels:history",  # after a crash, confirm whether a post arrived before posting again
+    "groups:history",  # the same, in private internal channels (the bot is invited there)
+]
 MESSAGE_SHORTCUT = "log_message"
 
 

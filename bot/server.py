@@ -57,9 +57,12 @@ class GunicornServer(BaseApplication):
         return self.application
 
 
-def serve(application: Callable, port: int, *, threads: int = 8) -> None:
+def serve(application: Callable, port: int, *, threads: int = 8,
+          on_worker_start: Callable[[], object] | None = None) -> None:
     # One worker process with threads: listeners wait on Slack and the database, not on the CPU.
+    hooks = {"post_worker_init": lambda worker: on_worker_start()} if on_worker_start else {}
     GunicornServer(application, {
+        **hooks,
         "bind": f"0.0.0.0:{port}",
         "workers": 1,
         "worker_class": "gthread",

@@ -1,0 +1,31 @@
+"""The scheduled jobs. Definitions live here in code (explicit ids); all state lives in the database,
+so each job decides for itself what is due and catches up after downtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs.common import JobResult
+from jobs.deliver import deliver
+from jobs.weekly_digest import weekly_digest
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    run: Callable[..., JobResult]
+    trigger: Callable[[], BaseTrigger]
+    description: str
+    delivers: bool = False  # the job is the delivery itself
+
+
+JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
+    JobSpec("deliver", deliver, lambda: IntervalTrigger(seconds=3),
+            "post what is pending in the outbox", delivers=True),
+    JobSpec("weekly-digest", weekly_digest, lambda: IntervalTrigger(minutes=5),
+            "Mondays from 09:00: every client's health to the managers channel"),
+)}

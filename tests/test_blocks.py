@@ -816,8 +816,9 @@ def test_manifest_enables_app_home_and_its_event():
 
 
 def test_manifest_asks_for_the_fewest_scopes():
-    assert build_manifest()["oauth_config"]["scopes"]["bot"] == ["commands", "chat:write"]
-    assert BOT_SCOPES == ["commands", "chat:write"]
+    expected = ["commands", "chat:write", "channels:join", "channels:history", "groups:history"]
+    assert build_manifest()["oauth_config"]["scopes"]["bot"] == expected
+    assert BOT_SCOPES == expected
 
 
 def test_manifest_without_url_is_socket_mode_with_no_request_urls():

@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.db.migrate import head
 from tests.conftest import SIGNING_SECRET, env_for_subprocess
 from tests.slackhttp import message_text, signature
 
+HEAD = head()
 TIMEOUT = 60  # seconds; only so that a hung process fails instead of hanging the suite
 
 
@@ -136,22 +138,22 @@ def test_db_upgrade_then_current_on_a_new_database(tmp_path, workdir):
     env = env_for_subprocess(fresh_sqlite(tmp_path))
     before = rapport("db", "current", env=env, cwd=workdir)
     assert before.returncode == 0, before.stderr
-    assert "0001" not in before.stdout
+    assert HEAD not in before.stdout
     assert "rapport db upgrade" in before.stdout
 
     upgraded = rapport("db", "upgrade", env=env, cwd=workdir)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "0001" in upgraded.stdout
+    assert HEAD in upgraded.stdout
     current = rapport("db", "current", env=env, cwd=workdir)
     assert current.returncode == 0, current.stderr
-    assert current.stdout.strip() == "0001"
+    assert current.stdout.strip() == HEAD
 
 
 def test_db_upgrade_on_the_test_database(workdir, database_url):
     env = env_for_subprocess(database_url)
     assert rapport("db", "upgrade", env=env, cwd=workdir).returncode == 0
     current = rapport("db", "current", env=env, cwd=workdir)
-    assert current.stdout.strip() == "0001", current.stderr
+    assert current.stdout.strip() == HEAD, current.stderr
 
 
 # -- the real thing: rapport run, HTTP mode, gunicorn -------------------------------------------------
@@ -292,7 +294,7 @@ def test_run_with_an_app_token_connects_over_socket_mode_and_migrates_on_start(t
         stop(process)
     # The migrations were applied on start.
     current = rapport("db", "current", env=env_for_subprocess(database_url), cwd=workdir)
-    assert current.stdout.strip() == "0001", current.stderr
+    assert current.stdout.strip() == HEAD, current.stderr
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -28,8 +28,8 @@ from bot.services import Actor
 from bot.services.clients import add_client
 from tests.conftest import TEST_DATABASE_ENV
 
-HEAD = "0001"
-TABLES = {"clients", "interactions", "audit_events"}
+HEAD = migrations.head()
+TABLES = {"clients", "interactions", "audit_events", "outbox", "processed_requests"}
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(TEST_DATABASE_ENV) else [])
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot import runtime
 from bot.app import create_app
 from bot.config import Settings
 from bot.console import render
@@ -64,10 +65,13 @@ class Console:
         self.settings = settings.with_overrides(
             slack_bot_token="xoxb-rapport-console", slack_signing_secret=self.secret,
             slack_api_url=self.slack.api_url, slack_app_token=None,
+            managers_channel=settings.managers_channel or render.local_id("C", "managers"),
         )
         self.database = Database(self.settings.database_url)
         self.database.upgrade()
         self.app = create_app(self.settings, database=self.database, process_before_response=True)
+        # The local Slack has no rate limit: no pacing between posts.
+        runtime.configure(self.settings, self.database, per_channel_interval=0.0)
         self._seen = len(self.slack.calls)
         self._requests = 0
 
@@ -90,8 +94,12 @@ class Console:
             return
         if text.lower() in ("help", "?"):
             text = "/cmo help"
+        if text.startswith("jobs"):
+            self._run_job(text)
+            return
         if not text.startswith("/cmo"):
-            self._print("Type a /cmo command (try /cmo help), or quit.")
+            self._print("Type a /cmo command (try /cmo help), `jobs list`, `jobs run <job> [--now <ISO time>] "
+                        "[--dry-run]`, or quit.")
             return
         self._dispatch(text.removeprefix("/cmo").strip())
 
@@ -115,6 +123,36 @@ class Console:
         elif response.body:
             reply = json.loads(response.body)
             self._print(render.message(reply.get("text"), reply.get("blocks")))
+        self._print_calls()
+
+    def _run_job(self, text: str) -> None:
+        """`jobs list` and `jobs run <job> [--now <ISO time>] [--dry-run]`, as `rapport jobs` does."""
+        from jobs import JOBS, deliver
+
+        words = text.split()
+        if words[1:2] == ["list"]:
+            self._print("\n".join(f"{spec.name:<16} {spec.description}" for spec in JOBS.values()))
+            return
+        spec = JOBS.get(words[2]) if len(words) > 2 and words[1] == "run" else None
+        now_text = words[words.index("--now") + 1] if "--now" in words[:-1] else None
+        try:
+            now = dt.datetime.fromisoformat(now_text) if now_text else None
+        except ValueError:
+            now, spec = None, None
+        if spec is None:
+            self._print("Usage: jobs run <job> [--now 2026-11-30T09:05] [--dry-run]; jobs: " + ", ".join(JOBS))
+            return
+        if now is not None and now.tzinfo is None:
+            now = now.replace(tzinfo=self.settings.zone)
+        dry_run = "--dry-run" in words
+        result = spec.run(now=now, dry_run=dry_run)
+        lines = [result.summary()]
+        for outgoing in result.planned if dry_run else []:
+            lines.append(f"── would post in {render.mrkdwn(f'<#{outgoing.channel_id}>')} ──\n"
+                         + render.message(outgoing.message.text, outgoing.message.blocks))
+        if not dry_run and not spec.delivers:
+            lines.append(deliver(max_seconds=30).summary())
+        self._print("\n\n".join(lines))
         self._print_calls()
 
     def _print_calls(self) -> None:

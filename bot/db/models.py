@@ -111,3 +111,44 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None]
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     surface: Mapped[str] = mapped_column(String(32))
+
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+
+class OutboxMessage(Base):
+    """A message the bot posts on its own: queued in the transaction that caused it, delivered once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("uq_outbox_team_dedupe", "team_id", "dedupe_key", unique=True),
+        Index("ix_outbox_status_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[Any] | None] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedRequest(Base):
+    """Requests from Slack already handled (event ids, modal submissions): retries are done once."""
+
+    __tablename__ = "processed_requests"
+    __table_args__ = (Index("uq_processed_requests_team_key", "team_id", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

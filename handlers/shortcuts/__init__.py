@@ -14,6 +14,7 @@ from bot.execute import open_form
 from bot.manifest import MESSAGE_SHORTCUT
 from bot.parsing.commands import USAGE
 from bot.parsing.tokens import unescape_slack
+from bot.services.requests import first_time
 from handlers.context import actor, command_context, database, open_modal
 
 LOG_MESSAGE = MESSAGE_SHORTCUT
@@ -33,6 +34,8 @@ def log_message(ack: Ack, shortcut: dict, client: WebClient, context: BoltContex
     metadata = {"channel_id": channel_id, "permalink": permalink, "surface": "message_shortcut"}
     try:
         with database(context).transaction() as session:
+            if not first_time(session, who.team_id, f"shortcut:{shortcut['trigger_id']}"):
+                return  # a retry of a shortcut already answered
             view = open_form("log", command_context(session, context, who), metadata,
                              summary=unescape_slack(message.get("text") or ""), channel_id=channel_id)
     except UserError as error:

@@ -1,0 +1,296 @@
+"""Delivers the outbox to Slack: once each, paced per channel, retried with backoff, failures told.
+
+- About one message per second per channel (Slack's limit for chat.postMessage); other channels go on.
+- 429: that channel waits Retry-After; the message was not posted, so it is simply due again later.
+- 5xx, a timeout or a dropped connection: the message may or may not have been posted. The row stays
+  "sending" and is reconciled before anything is sent again, as is a row left "sending" by a crash.
+- Reconciling: every post carries Slack message metadata with the outbox id; conversations.history
+  tells whether it arrived. Found: sent. Not found: due again, with exponential backoff and jitter.
+- Permanent errors (channel_not_found, is_archived, not_in_channel after one conversations.join, ...):
+  the row is failed with the reason, and the managers channel is told once.
+Only the holder of the "delivery" lock delivers, so any "sending" row it finds was left by a process
+that died or gave up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import select, update
+
+from bot.blocks import Message
+from bot.blocks import text as t
+from bot.blocks.replies import context, section
+from bot.db import Database
+from bot.db.models import FAILED, PENDING, SENDING, SENT, OutboxMessage, utcnow
+from bot.locks import try_acquire
+from bot.services.outbox import enqueue
+
+logger = logging.getLogger(__name__)
+
+METADATA_EVENT = "rapport_outbox"
+DELIVERY_LOCK = "delivery"
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+PERMANENT_HINTS = {
+    "channel_not_found": "the channel does not exist or the bot cannot see it",
+    "is_archived": "the channel is archived",
+    "not_in_channel": "the bot is not in the channel and could not join it",
+}
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    reconciled: int = 0
+    skipped: bool = False  # another process holds the delivery lock
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return "another process is delivering; nothing done here"
+        return (f"{self.sent} delivered, {self.retrying} waiting to retry, {self.failed} failed"
+                + (f", {self.reconciled} confirmed after a restart" if self.reconciled else ""))
+
+
+@dataclass(frozen=True)
+class _Due:
+    id: int
+    channel_id: str
+
+
+class DeliveryWorker:
+    def __init__(self, database: Database, client: WebClient, *, managers_channel: str | None = None,
+                 per_channel_interval: float = 1.0, max_attempts: int = 12, base_backoff: float = 2.0,
+                 max_backoff: float = 900.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.database = database
+        self.client = client
+        self.managers_channel = managers_channel
+        self.per_channel_interval = per_channel_interval
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.clock = clock
+        self.sleep = sleep
+        self._ready_at: dict[str, float] = {}  # channel -> when (clock) it may get its next post
+        self._joined: set[str] = set()
+
+    # -- the run -------------------------------------------------------------------------------
+    def deliver(self, *, max_seconds: float = 50.0) -> DeliveryReport:
+        """Deliver what is due, for at most `max_seconds` (what is left waits for the next run)."""
+        report = DeliveryReport()
+        lock = try_acquire(self.database, DELIVERY_LOCK)
+        if lock is None:
+            report.skipped = True
+            return report
+        try:
+            self._reconcile_orphans(report)
+            deadline = self.clock() + max_seconds
+            while self.clock() < deadline:
+                due = self._due()
+                if not due:
+                    break
+                ready = [row for row in due if self._ready_at.get(row.channel_id, 0.0) <= self.clock()]
+                if not ready:
+                    wake = min(self._ready_at[row.channel_id] for row in due)
+                    self.sleep(max(0.0, min(wake, deadline) - self.clock()))
+                    continue
+                for row in ready:
+                    self._deliver_one(row, report)
+        finally:
+            lock.release()
+        return report
+
+    def _due(self) -> list[_Due]:
+        """Per channel, its oldest pending row if that one is due: a channel's messages keep their order."""
+        now = utcnow()
+        with self.database.transaction() as session:
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.next_attempt_at)
+                .where(OutboxMessage.status == PENDING).order_by(OutboxMessage.id).limit(1000)
+            ).all()
+        first: dict[str, tuple[int, dt.datetime]] = {}
+        for row_id, channel_id, next_attempt_at in rows:
+            first.setdefault(channel_id, (row_id, next_attempt_at))
+        return [_Due(row_id, channel) for channel, (row_id, when) in first.items() if when <= now]
+
+    # -- one message -----------------------------------------------------------------------------
+    def _deliver_one(self, due: _Due, report: DeliveryReport) -> None:
+        with self.database.transaction() as session:
+            claimed = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == due.id, OutboxMessage.status == PENDING)
+                .values(status=SENDING, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+            ).rowcount
+            row = session.get(OutboxMessage, due.id) if claimed else None
+            payload = _payload(row) if row else None
+        if row is None or payload is None:
+            return
+        # Committed as "sending" before the call: a crash from here on is reconciled, never re-posted blindly.
+        self._ready_at[due.channel_id] = self.clock() + self.per_channel_interval
+        try:
+            response = self.client.chat_postMessage(**payload)
+        except SlackApiError as error:
+            self._api_error(row, payload, error, report)
+            return
+        except (SlackClientError, OSError) as error:
+            self._unconfirmed(row.id, f"connection: {error.__class__.__name__}: {error}", report)
+            return
+        self._mark_sent(row.id, response.get("ts"))
+        report.sent += 1
+
+    def _api_error(self, row: OutboxMessage, payload: dict[str, Any], error: SlackApiError,
+                   report: DeliveryReport) -> None:
+        status = error.response.status_code
+        code = error.response.get("error") or f"http_{status}"
+        if status == 429:
+            retry_after = _retry_after(error.response.headers)
+            self._ready_at[row.channel_id] = self.clock() + retry_after
+            self._requeue(row.id, delay=retry_after, error=f"rate limited: retry after {retry_after:.0f}s",
+                          refund_attempt=True)
+            report.retrying += 1
+        elif status >= 500 or code in TRANSIENT_ERRORS:
+            self._unconfirmed(row.id, f"Slack answered {status} {code}", report)
+        elif code == "not_in_channel" and row.channel_id not in self._joined and self._join(row.channel_id):
+            self._requeue(row.id, delay=0.0, error="joined the channel", refund_attempt=True)
+            report.retrying += 1
+        else:
+            reason = PERMANENT_HINTS.get(code, "Slack refused the message")
+            self._fail(row.id, f"{code}: {reason}", report)
+
+    def _join(self, channel_id: str) -> bool:
+        self._joined.add(channel_id)  # once: a second not_in_channel is permanent
+        try:
+            self.client.conversations_join(channel=channel_id)
+            return True
+        except (SlackApiError, SlackClientError, OSError) as error:
+            logger.warning("Could not join %s: %s", channel_id, error)
+            return False
+
+    # -- reconciling what may have been posted ---------------------------------------------------
+    def _reconcile_orphans(self, report: DeliveryReport) -> None:
+        with self.database.transaction() as session:
+            orphans = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == SENDING)
+                                           .order_by(OutboxMessage.id)))
+        for row in orphans:
+            if row.next_attempt_at > utcnow() and row.error:
+                continue  # an unconfirmed post waits for its backoff before being checked again
+            found = self._find_posted(row)
+            if found is _UNKNOWN:
+                continue
+            if found:
+                self._mark_sent(row.id, found)
+                report.reconciled += 1
+            elif row.attempts >= self.max_attempts:
+                self._fail(row.id, f"gave up after {row.attempts} attempts: {row.error or 'no answer'}", report)
+            else:
+                self._requeue(row.id, delay=0.0, error=row.error, refund_attempt=False)
+
+    def _find_posted(self, row: OutboxMessage):
+        """The ts of the message if Slack has it, None if not, _UNKNOWN if Slack can't say now."""
+        oldest = (row.claimed_at or row.created_at) - dt.timedelta(minutes=5)
+        try:
+            cursor = None
+            while True:
+                response = self.client.conversations_history(
+                    channel=row.channel_id, oldest=f"{oldest.timestamp():.6f}", limit=200,
+                    include_all_metadata=True, cursor=cursor)
+                for message in response.get("messages", []):
+                    metadata = message.get("metadata") or {}
+                    if (metadata.get("event_type") == METADATA_EVENT
+                            and (metadata.get("event_payload") or {}).get("outbox_id") == row.id):
+                        return message.get("ts")
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not response.get("has_more") or not cursor:
+                    return None
+        except SlackApiError as error:
+            if error.response.status_code >= 500 or error.response.status_code == 429:
+                return _UNKNOWN
+            # Never post twice: if Slack can't tell us, a person decides (`rapport outbox retry`).
+            self._fail(row.id, f"could not check whether it was posted ({error.response.get('error')}); "
+                               "check the channel, then `rapport outbox retry` if it is missing", None)
+            return _UNKNOWN
+        except (SlackClientError, OSError):
+            return _UNKNOWN
+
+    # -- row transitions -------------------------------------------------------------------------
+    def _mark_sent(self, row_id: int, ts: str | None) -> None:
+        with self.database.transaction() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                            .values(status=SENT, slack_ts=ts, sent_at=utcnow(), error=None))
+
+    def _requeue(self, row_id: int, *, delay: float, error: str | None, refund_attempt: bool) -> None:
+        """Due again after `delay`; a refunded attempt (rate limited, joined the channel) doesn't count."""
+        values: dict[str, Any] = {"status": PENDING, "error": error,
+                                  "next_attempt_at": utcnow() + dt.timedelta(seconds=delay)}
+        if refund_attempt:
+            values["attempts"] = OutboxMessage.attempts - 1
+        with self.database.transaction() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+    def _unconfirmed(self, row_id: int, error: str, report: DeliveryReport) -> None:
+        """The post may have arrived: stays "sending" until reconciled, after a backoff."""
+        with self.database.transaction() as session:
+            row = session.get(OutboxMessage, row_id)
+            row.error = error
+            row.next_attempt_at = utcnow() + dt.timedelta(seconds=self._backoff(row.attempts))
+        report.retrying += 1
+        logger.warning("Outbox #%s not confirmed (%s); will check and retry", row_id, error)
+
+    def _backoff(self, attempts: int) -> float:
+        ceiling = min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)  # "equal jitter": spread retries, keep the growth
+
+    def _fail(self, row_id: int, reason: str, report: DeliveryReport | None) -> None:
+        with self.database.transaction() as session:
+            row = session.get(OutboxMessage, row_id)
+            row.status, row.error = FAILED, reason
+            logger.error("Outbox #%s to %s failed: %s", row.id, row.channel_id, reason)
+            if self.managers_channel and row.channel_id != self.managers_channel:
+                enqueue(session, team_id=row.team_id, dedupe_key=f"outbox-failed:{row.id}",
+                        channel_id=self.managers_channel, message=failure_notice(row), source="delivery")
+        if report is not None:
+            report.failed += 1
+
+
+_UNKNOWN = object()
+
+
+def _payload(row: OutboxMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "channel": row.channel_id, "text": row.text, "unfurl_links": False, "unfurl_media": False,
+        "metadata": {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": row.id}},
+    }
+    if row.blocks:
+        payload["blocks"] = row.blocks
+    return payload
+
+
+def _retry_after(headers: dict[str, Any]) -> float:
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            value = value[0] if isinstance(value, list) else value
+            try:
+                return max(1.0, float(value))
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def failure_notice(row: OutboxMessage) -> Message:
+    text = (f":rotating_light: Rapport could not post a message ({row.source}) to {t.channel(row.channel_id)}: "
+            f"{t.escape(row.error or 'unknown error')}.")
+    return Message(text=f"Rapport could not post message #{row.id}", blocks=[
+        section(text),
+        context(f"Fix the cause (invite the bot, unarchive the channel, correct the client's channel), then "
+                f"`rapport outbox retry {row.id}`. `rapport outbox` lists what is pending or failed."),
+    ])

@@ -1,0 +1,56 @@
+"""The outbox: every message the bot posts on its own is a row here, queued in the same transaction
+as the change that caused it, with a dedupe key chosen by the caller. Queuing a key twice queues once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.blocks import Message
+from bot.db.insert import insert_ignoring_duplicates
+from bot.db.models import FAILED, PENDING, SENDING, Client, OutboxMessage, utcnow
+from bot.errors import UserError
+
+
+class SharedChannelRefused(ValueError):
+    """Internal content addressed to a channel the client shares with us: never posted."""
+
+
+def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str, message: Message,
+            source: str, not_before: dt.datetime | None = None) -> bool:
+    """Queue a message unless one with this dedupe key was queued before. True if queued now."""
+    shared = session.scalar(select(Client.id).where(Client.team_id == team_id,
+                                                    Client.shared_channel_id == channel_id).limit(1))
+    if shared is not None:
+        raise SharedChannelRefused(f"{channel_id} is a channel shared with a client; {source} posts only "
+                                   "to internal channels")
+    kwargs = message.as_kwargs()
+    now = utcnow()
+    return insert_ignoring_duplicates(session, OutboxMessage.__table__, {
+        "team_id": team_id, "dedupe_key": dedupe_key, "channel_id": channel_id, "text": kwargs["text"],
+        "blocks": kwargs["blocks"] or None, "source": source, "status": PENDING, "attempts": 0,
+        "next_attempt_at": not_before or now, "created_at": now,
+    }, ["team_id", "dedupe_key"])
+
+
+def undelivered(session: Session, limit: int = 200) -> list[OutboxMessage]:
+    """Pending, sending and failed rows, oldest first: what `rapport outbox` shows."""
+    return list(session.scalars(
+        select(OutboxMessage).where(or_(OutboxMessage.status == PENDING, OutboxMessage.status == SENDING,
+                                        OutboxMessage.status == FAILED))
+        .order_by(OutboxMessage.id).limit(limit)
+    ))
+
+
+def retry(session: Session, outbox_id: int) -> OutboxMessage:
+    """Queue a failed message again, at once."""
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None:
+        raise UserError(f"There is no outbox message #{outbox_id}.")
+    if row.status != FAILED:
+        raise UserError(f"Outbox message #{outbox_id} is {row.status}, not failed: nothing to retry.")
+    row.status, row.attempts, row.error, row.claimed_at = PENDING, 0, None, None
+    row.next_attempt_at = utcnow()
+    return row

@@ -1,0 +1,30 @@
+"""`deliver`: posts what is pending in the outbox (every few seconds, and after every job run by hand)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.blocks import Message
+from bot.db.models import PENDING, OutboxMessage, utcnow
+from bot.runtime import current
+from jobs.common import JobResult, Outgoing
+
+
+def deliver(now: dt.datetime | None = None, dry_run: bool = False, max_seconds: float = 50.0) -> JobResult:
+    runtime = current()
+    result = JobResult(job="deliver", now=now or dt.datetime.now(dt.UTC), dry_run=dry_run)
+    if dry_run:
+        with runtime.database.transaction() as session:
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == PENDING,
+                                                               OutboxMessage.next_attempt_at <= utcnow())
+                                   .order_by(OutboxMessage.id))
+            result.planned = [Outgoing(r.team_id, r.dedupe_key, r.channel_id, _message(r), r.source) for r in rows]
+        return result
+    result.lines.append(str(runtime.worker.deliver(max_seconds=max_seconds)))
+    return result
+
+
+def _message(row: OutboxMessage) -> Message:
+    return Message(text=row.text, blocks=row.blocks or [])

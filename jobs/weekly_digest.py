@@ -1,0 +1,41 @@
+"""`weekly-digest`: every Monday from 09:00 (workspace zone), each workspace's portfolio health to the
+managers channel. It runs every few minutes and decides itself whether this week's digest is due, so
+a digest missed while Rapport was down is posted when it is back, and never twice (its dedupe key is
+the ISO week)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.blocks.replies import portfolio
+from bot.config import Settings
+from bot.db.models import Client
+from bot.services.status import portfolio as portfolio_rows
+from jobs.common import JobResult, Outgoing, run_planner
+
+NAME = "weekly-digest"
+DUE_AT = dt.time(9, 0)
+
+
+def plan(session: Session, settings: Settings, now: dt.datetime) -> list[Outgoing]:
+    if not settings.managers_channel:
+        return []
+    local = now.astimezone(settings.zone)
+    monday = local.date() - dt.timedelta(days=local.weekday())
+    if local < dt.datetime.combine(monday, DUE_AT, tzinfo=settings.zone):
+        return []
+    year, week, _ = monday.isocalendar()
+    teams = session.scalars(select(Client.team_id).where(Client.archived_at.is_(None)).distinct())
+    outgoing = []
+    for team_id in sorted(teams):
+        rows = portfolio_rows(session, team_id, settings.zone, now=now)
+        message = portfolio(rows, title=f"Weekly portfolio health — week {week}, {monday:%d %b %Y}", empty="")
+        outgoing.append(Outgoing(team_id, f"{NAME}:{year}-W{week:02d}", settings.managers_channel, message, NAME))
+    return outgoing
+
+
+def weekly_digest(now: dt.datetime | None = None, dry_run: bool = False) -> JobResult:
+    return run_planner(NAME, plan, now, dry_run)
