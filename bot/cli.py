@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl ..." on every start is noise
     try:
         settings = load_settings()
     except ConfigError as error:

@@ -24,7 +24,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from bot.blocks import Message
 from bot.blocks import text as t
@@ -111,17 +111,26 @@ class DeliveryWorker:
         return report
 
     def _due(self) -> list[_Due]:
-        """Per channel, its oldest pending row if that one is due: a channel's messages keep their order."""
+        """Per channel, its oldest pending row if that one is due: a channel's messages keep their order.
+
+        A row waiting to be retried (Retry-After, a backoff) or to be confirmed ("sending") holds back the
+        rows after it in its channel; a row queued for later (`not_before`) and never tried does not."""
         now = utcnow()
         with self.database.transaction() as session:
             rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.next_attempt_at)
-                .where(OutboxMessage.status == PENDING).order_by(OutboxMessage.id).limit(1000)
+                select(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.status,
+                       OutboxMessage.next_attempt_at)
+                .where(or_(OutboxMessage.status == SENDING,
+                           and_(OutboxMessage.status == PENDING,
+                                or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.attempts > 0,
+                                    OutboxMessage.error.is_not(None)))))
+                .order_by(OutboxMessage.id).limit(1000)
             ).all()
-        first: dict[str, tuple[int, dt.datetime]] = {}
-        for row_id, channel_id, next_attempt_at in rows:
-            first.setdefault(channel_id, (row_id, next_attempt_at))
-        return [_Due(row_id, channel) for channel, (row_id, when) in first.items() if when <= now]
+        first: dict[str, tuple[int, str, dt.datetime]] = {}
+        for row_id, channel_id, status, next_attempt_at in rows:
+            first.setdefault(channel_id, (row_id, status, next_attempt_at))
+        return [_Due(row_id, channel) for channel, (row_id, status, when) in first.items()
+                if status == PENDING and when <= now]
 
     # -- one message -----------------------------------------------------------------------------
     def _deliver_one(self, due: _Due, report: DeliveryReport) -> None:

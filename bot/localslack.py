@@ -221,13 +221,16 @@ def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: int, payload: Any, *, content_type: str = "application/json",
                   headers: dict[str, str] | None = None) -> None:
             data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the caller gave up waiting (a timeout, a killed process)
 
     return Handler
 

@@ -103,7 +103,10 @@ def try_acquire(database: Database, name: str) -> HeldLock | None:
     """The lock if nobody holds it, else None (never waits)."""
     if database.engine.dialect.name == "postgresql":
         connection = database.engine.connect()
-        key = advisory_key(name)
+        # Advisory locks belong to the whole database: deployments (or test runs) in separate schemas of one
+        # database must not elect one another, so the schema is part of the key.
+        schema = connection.execute(text("SELECT current_schema()")).scalar()
+        key = advisory_key(name if schema in (None, "public") else f"{schema}:{name}")
         acquired = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
         connection.commit()  # the lock belongs to the session, not to this transaction
         if acquired:

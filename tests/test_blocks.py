@@ -818,7 +818,7 @@ def test_manifest_enables_app_home_and_its_event():
 def test_manifest_asks_for_the_fewest_scopes():
     expected = ["commands", "chat:write", "channels:join", "channels:history", "groups:history"]
     assert build_manifest()["oauth_config"]["scopes"]["bot"] == expected
-    assert BOT_SCOPES == expected
+    assert expected == BOT_SCOPES
 
 
 def test_manifest_without_url_is_socket_mode_with_no_request_urls():

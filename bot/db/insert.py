@@ -14,5 +14,8 @@ def insert_ignoring_duplicates(session: Session, table: Table, values: dict[str,
     """Insert the row unless one with the same unique columns exists. True if it was inserted."""
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=unique_columns)
-    return session.execute(statement).rowcount == 1
+    statement = (insert(table).values(**values).on_conflict_do_nothing(index_elements=unique_columns)
+                 .returning(*table.primary_key.columns))
+    # Not rowcount: SQLAlchemy adds RETURNING for the primary key, and psycopg then reports -1. A row
+    # returned is the proof that it was inserted; none, that the key was taken.
+    return session.execute(statement).first() is not None
