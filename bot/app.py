@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
@@ -29,12 +30,14 @@ def create_web_client(settings: Settings) -> WebClient:
 
 
 def create_app(settings: Settings, client: WebClient | None = None, *, database: Database | None = None,
-               process_before_response: bool = False) -> App:
+               process_before_response: bool = False, deliver_after_commands: bool = True) -> App:
     """A Bolt app wired to Rapport's handlers.
 
     `client` is the Web API client (tests and the console point it at a local Slack); `database`
     defaults to one opened from `settings.database_url`. With `process_before_response` a request
-    returns only once its listener is done (the console wants its output in order).
+    returns only once its listener is done (the console wants its output in order). With
+    `deliver_after_commands`, what a command queued (an announcement) is delivered at once from this
+    process instead of at the scheduler's next round; the delivery lock keeps that to one deliverer.
     """
     import handlers
 
@@ -50,10 +53,13 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
         logger=logging.getLogger("rapport.bolt"),
     )
 
+    deliver_soon = _immediate_delivery(settings, database) if deliver_after_commands else (lambda: None)
+
     @app.middleware
     def provide_services(context: BoltContext, next) -> None:  # noqa: A002 (Bolt's name)
         context["db"] = database
         context["settings"] = settings
+        context["deliver_soon"] = deliver_soon
         next()
 
     @app.middleware
@@ -68,6 +74,22 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
     app.error(handle_unexpected_error)
     handlers.register_all(app)
     return app
+
+
+def _immediate_delivery(settings: Settings, database: Database):
+    from bot.delivery import DeliveryWorker
+    from bot.runtime import delivery_client
+
+    worker = DeliveryWorker(database, delivery_client(settings), managers_channel=settings.managers_channel)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-deliver")
+
+    def deliver() -> None:
+        try:
+            worker.deliver(max_seconds=10)
+        except Exception:  # a background thread: nobody else would see it; the scheduler retries anyway
+            logger.exception("Immediate delivery failed; the scheduler will deliver")
+
+    return lambda: executor.submit(deliver)
 
 
 def handle_unexpected_error(error: Exception, body: dict, respond, logger: logging.Logger) -> None:

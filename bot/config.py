@@ -30,6 +30,7 @@ class Settings:
     timezone: str = "UTC"
     managers_channel: str | None = None
     port: int = 3000
+    disclosure_hours: float = 4.0  # business hours to tell the client about a schedule change
 
     def __repr__(self) -> str:
         shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr]
@@ -85,6 +86,15 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
     if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise ConfigError(f"PORT={port_text!r} is not a TCP port number (1-65535).")
 
+    disclosure_text = get("RAPPORT_DISCLOSURE_HOURS") or "4"
+    try:
+        disclosure_hours = float(disclosure_text)
+    except ValueError:
+        disclosure_hours = -1.0
+    if not 0 < disclosure_hours <= 40:
+        raise ConfigError(f"RAPPORT_DISCLOSURE_HOURS={disclosure_text!r} is not a number of business hours "
+                          "(more than 0, at most 40).")
+
     api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not api_url.endswith("/"):
         api_url += "/"
@@ -98,4 +108,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         timezone=timezone,
         managers_channel=get("RAPPORT_MANAGERS_CHANNEL"),
         port=int(port_text),
+        disclosure_hours=disclosure_hours,
     )

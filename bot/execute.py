@@ -10,23 +10,28 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message, replies
+from bot.blocks import changes as change_blocks
 from bot.blocks.help import help_message
-from bot.db.models import Client
+from bot.db.models import Client, ScheduleChange
 from bot.errors import UserError
 from bot.parsing.commands import (
     USAGE,
+    Changes,
     ClientAdd,
     ClientArchive,
     ClientList,
     ClientSet,
     Command,
+    Delay,
     Help,
     History,
     LogInteraction,
     NotYetAvailable,
     Status,
+    Told,
 )
-from bot.services import Actor, audit
+from bot.services import Actor, audit, outbox
+from bot.services import changes as change_service
 from bot.services import clients as client_service
 from bot.services import interactions as interaction_service
 from bot.services import status as status_service
@@ -42,6 +47,7 @@ class Context:
         self.default_zone = default_zone
         self.now = now or dt.datetime.now(dt.UTC)
         self.permalink = permalink
+        self.queued = False  # the command queued messages in the outbox: deliver soon
 
     def client(self, reference: str, *, allow_archived: bool = False) -> Client:
         return client_service.resolve_client(self.session, self.actor.team_id, reference,
@@ -49,6 +55,15 @@ class Context:
 
     def today_for(self, client: Client) -> dt.date:
         return status_service.client_today(client, self.default_zone, self.now)
+
+    def post(self, client: Client, dedupe_key: str, message: Message, source: str) -> bool:
+        """Queue a post to the client's internal channel (none set: nothing is queued)."""
+        if not client.internal_channel_id:
+            return False
+        queued = outbox.enqueue(self.session, team_id=self.actor.team_id, dedupe_key=dedupe_key,
+                                channel_id=client.internal_channel_id, message=message, source=source)
+        self.queued = self.queued or queued
+        return queued
 
 
 def execute(command: Command, ctx: Context) -> Message:
@@ -61,7 +76,8 @@ def execute(command: Command, ctx: Context) -> Message:
 
 
 USAGE_KEYS = {ClientAdd: "client add", ClientSet: "client set", ClientArchive: "client archive",
-              LogInteraction: "log", Status: "status", History: "history"}
+              LogInteraction: "log", Status: "status", History: "history", Delay: "delay", Told: "told",
+              Changes: "changes"}
 
 
 @singledispatch
@@ -124,6 +140,59 @@ def _(command: LogInteraction, ctx: Context) -> Message:
 
 
 @_run.register
+def _(command: Delay, ctx: Context) -> Message:
+    client = ctx.client(command.client)
+    today = ctx.today_for(client)
+    change = change_service.record_change(
+        ctx.session, ctx.actor, client, item=command.item, new_date=command.to.resolve(today),
+        old_date=command.old.resolve(today) if command.old else None, reason=command.reason,
+        project=command.project, today=today)
+    history = change_service.slip_history(ctx.session, client, change)
+    ctx.post(client, f"change:{change.id}:announce", change_blocks.announcement(change, client, history),
+             "schedule-change")
+    return change_blocks.change_recorded(change, client, history)
+
+
+@_run.register
+def _(command: Told, ctx: Context) -> Message:
+    change, client = mark_change_told(ctx, command.change_id, how=command.how)
+    return change_blocks.told_recorded(change, client)
+
+
+def change_to_tell(ctx: Context, change_id: int) -> tuple[ScheduleChange, Client]:
+    """An open change and its client (a UserError if unknown or already told)."""
+    change = change_service.get_change(ctx.session, ctx.actor.team_id, change_id)
+    change_service.check_open(change)
+    return change, ctx.session.get(Client, change.client_id)
+
+
+def mark_change_told(ctx: Context, change_id: int, *, how: str | None = None, text: str | None = None,
+                     notify: bool = True) -> tuple[ScheduleChange, Client]:
+    """Mark told and close the loop in the internal channel (shared by /cmo told, the button, the draft).
+
+    `notify=False` when the announcement itself is updated in place instead (the button)."""
+    change, client = change_to_tell(ctx, change_id)
+    change_service.mark_told(ctx.session, ctx.actor, change, how=how, text=text)
+    # A follow-up queued but not posted yet no longer applies.
+    outbox.cancel_pending(ctx.session, ctx.actor.team_id, list(change_service.followup_keys(change.id)))
+    if notify:
+        ctx.post(client, f"change:{change.id}:told", change_blocks.told_notice(change, client), "schedule-change")
+    return change, client
+
+
+@_run.register
+def _(command: Changes, ctx: Context) -> Message:
+    client = ctx.client(command.client, allow_archived=True) if command.client else None
+    changes = change_service.list_changes(ctx.session, ctx.actor.team_id, client=client,
+                                          open_only=command.open_only)
+    clients = {c.id: c for c in client_service.list_clients(ctx.session, ctx.actor.team_id,
+                                                             include_archived=True)}
+    scope = client.name if client else "All clients"
+    title = f"{scope}: {'open ' if command.open_only else ''}schedule changes"
+    return change_blocks.changes_list(changes, clients, title=title, one_client=client is not None)
+
+
+@_run.register
 def _(command: Status, ctx: Context) -> Message:
     if command.client is not None:
         client = ctx.client(command.client)
@@ -163,6 +232,16 @@ def open_form(name: str, ctx: Context, metadata: dict, *, summary: str | None = 
         return modals.client_archive_modal(clients, metadata)
     if name == "history":
         return modals.history_modal(clients, metadata)
+    if name == "delay":
+        return modals.delay_modal(clients, metadata)
+    if name == "told":
+        untold = [c for changes in change_service.open_changes_by_client(ctx.session, ctx.actor.team_id).values()
+                  for c in changes]
+        if not untold:
+            raise UserError("Every schedule change has been told to its client: nothing is open.",
+                            usage=USAGE["told"])
+        everyone = client_service.list_clients(ctx.session, ctx.actor.team_id, include_archived=True)
+        return modals.told_modal(sorted(untold, key=lambda c: c.id), {c.id: c for c in everyone}, metadata)
     if name == "log":
         # A message from a client's own channel most likely concerns that client.
         selected = next((c for c in clients if channel_id and channel_id in

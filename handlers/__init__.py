@@ -4,7 +4,7 @@ from slack_bolt import App
 
 
 def register_all(app: App) -> None:
-    from handlers import commands, events, shortcuts, views
+    from handlers import actions, commands, events, shortcuts, views
 
-    for module in (commands, views, shortcuts, events):
+    for module in (commands, views, shortcuts, actions, events):
         module.register(app)

@@ -10,6 +10,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs.common import JobResult
+from jobs.delay_followups import delay_followups
 from jobs.deliver import deliver
 from jobs.weekly_digest import weekly_digest
 
@@ -26,6 +27,8 @@ class JobSpec:
 JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
     JobSpec("deliver", deliver, lambda: IntervalTrigger(seconds=3),
             "post what is pending in the outbox", delivers=True),
+    JobSpec("delay-followups", delay_followups, lambda: IntervalTrigger(minutes=5),
+            "nudge the owner about schedule changes not told to the client; escalate after a business day"),
     JobSpec("weekly-digest", weekly_digest, lambda: IntervalTrigger(minutes=5),
             "Mondays from 09:00: every client's health to the managers channel"),
 )}

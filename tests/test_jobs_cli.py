@@ -116,7 +116,7 @@ def test_jobs_list_names_the_jobs(env, workdir):
     result = rapport("jobs", "list", env=env, cwd=workdir)
     assert result.returncode == 0, result.stderr
     names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
-    assert names == ["deliver", "weekly-digest"]
+    assert names == ["deliver", "delay-followups", "weekly-digest"]
     assert "Mondays from 09:00" in result.stdout
 
 
@@ -210,7 +210,7 @@ def test_an_unknown_job_exits_2_naming_the_jobs(env, workdir, slack):
     result = rapport("jobs", "run", "weekly-digets", env=env, cwd=workdir)
     assert result.returncode == 2
     assert "no job named 'weekly-digets'" in result.stderr
-    assert "deliver, weekly-digest" in result.stderr
+    assert "deliver, delay-followups, weekly-digest" in result.stderr
     assert "Traceback" not in result.stderr
     assert slack.calls_to("chat.postMessage") == []
 

@@ -28,6 +28,18 @@ TOPICS: dict[str, tuple[str, list[str]]] = {
         "Example: `/cmo log acme call Agreed Q1 fill slots with:\"Dr. Jane Roe\" next:+2w`",
         "Any Slack message can be logged too: its ⋯ menu › *Log as client interaction*.",
     ]),
+    "delay": ("Schedule changes", [
+        f"`{USAGE['delay']}`", f"`{USAGE['told']}`", f"`{USAGE['changes']}`",
+        "Every change of date for a batch, a lot or a milestone — later or earlier — is logged with its reason "
+        "and announced at once in the client's internal channel, with the slip and the item's earlier slips.",
+        "It stays open until someone records that the client was told: `/cmo told #12`, or the buttons on the "
+        "announcement. *Draft message to client* writes a client-facing text (item, new date, reason) that the "
+        "owner edits; sending it posts it to the client's shared channel and marks the change told.",
+        "Not told within the disclosure window (RAPPORT_DISCLOSURE_HOURS business hours, default 4): the "
+        "owner is nudged; after one business day the managers are told.",
+        "Example: `/cmo delay acme Lot 42 fill to:2026-12-04 from:2026-12-01 reason:\"Filter integrity test "
+        "failed\"`",
+    ]),
     "status": ("Status", [
         f"`{USAGE['status']}`",
         "`/cmo status` shows every client's health, worst first; `mine` only the clients you own; "
@@ -49,6 +61,7 @@ TOPICS: dict[str, tuple[str, list[str]]] = {
 def help_message(topic: str | None = None, unknown: str | None = None) -> Message:
     # `/cmo help client add` is about clients: the topic is the subcommand's first word.
     key = topic.split()[0] if topic else None
+    key = {"told": "delay", "changes": "delay", "change": "delay"}.get(key, key)
     if key in TOPICS:
         title, lines = TOPICS[key]
         return Message(text=title, blocks=[header(title), section("\n".join(t.escape(line) for line in lines))])

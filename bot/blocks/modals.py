@@ -24,14 +24,15 @@ from slack_sdk.models.views import View
 from bot.blocks import Message
 from bot.blocks import text as t
 from bot.blocks.replies import context, section
-from bot.db.models import INTERACTION_KINDS, Client
+from bot.db.models import INTERACTION_KINDS, Client, ScheduleChange
 
 VALUE = "value"  # every input's action_id
 SUMMARY_INPUT_LIMIT = 3000  # Slack's maximum for a plain_text_input
 MODAL_TITLES = {"client add": "Add a client", "client set": "Change a client",
-                "client archive": "Archive a client", "log": "Log an interaction", "history": "Client history"}
+                "client archive": "Archive a client", "log": "Log an interaction", "history": "Client history",
+                "delay": "Schedule change", "told": "Client told"}
 SUBMIT_LABELS = {"client add": "Add", "client set": "Save", "client archive": "Archive", "log": "Log",
-                 "history": "Show"}
+                 "history": "Show", "delay": "Record", "told": "Mark told"}
 CALLBACK_PREFIX = "cmo:"
 
 
@@ -142,6 +143,31 @@ def log_modal(clients: list[Client], metadata: dict[str, Any], *, today: dt.date
 
 def history_modal(clients: list[Client], metadata: dict[str, Any]) -> dict[str, Any]:
     return _modal("history", [_client_select(clients)], metadata)
+
+
+def delay_modal(clients: list[Client], metadata: dict[str, Any]) -> dict[str, Any]:
+    to_picker = DatePickerElement(action_id=VALUE, placeholder="The new date")
+    from_picker = DatePickerElement(action_id=VALUE, placeholder="The planned date")
+    return _modal("delay", [
+        _client_select(clients),
+        _text("item", "What moves", optional=False, placeholder="Lot 42 fill", max_length=300),
+        _text("project", "Project", placeholder="optional", max_length=200),
+        InputBlock(block_id="from", label="Planned date", element=from_picker, optional=True,
+                   hint="Leave empty to use the item's last recorded date."),
+        InputBlock(block_id="to", label="New date", element=to_picker),
+        _text("reason", "Reason (required)", optional=False, multiline=True, max_length=2000,
+              placeholder="Why it moves: the client will ask."),
+    ], metadata)
+
+
+def told_modal(changes: list[ScheduleChange], clients: dict[int, Client], metadata: dict[str, Any]) -> dict[str, Any]:
+    options = [Option(value=str(c.id), text=t.plain(
+        f"#{c.id} {clients[c.client_id].name}: {c.item} → {c.new_date:%Y-%m-%d}", 75)) for c in changes[:100]]
+    return _modal("told", [
+        InputBlock(block_id="change", label="Which change", element=StaticSelectElement(
+            action_id=VALUE, placeholder="An open schedule change", options=options)),
+        _text("how", "How the client was told", placeholder="Call with Dr. Roe", max_length=500),
+    ], metadata)
 
 
 def result_view(title: str, message: Message) -> dict[str, Any]:

@@ -3,63 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import (
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-
 from bot.blocks import Message
 from bot.blocks import text as t
+from bot.blocks.changes import open_changes_section
+from bot.blocks.layout import MAX_BLOCKS, context, divider, header, packed_sections, section  # noqa: F401
 from bot.db.models import AuditEvent, Client, Interaction
 from bot.services.status import AMBER, GREEN, RED, ClientStatus, PortfolioRow
 
-MAX_BLOCKS = 50
 HEALTH_ICON = {GREEN: ":large_green_circle:", AMBER: ":large_orange_circle:", RED: ":red_circle:"}
 KIND_ICON = {"call": ":telephone_receiver:", "meeting": ":busts_in_silhouette:", "email": ":email:",
              "visit": ":factory:", "note": ":memo:"}
-
-
-def section(markdown: str) -> dict[str, Any]:
-    return SectionBlock(text=MarkdownTextObject(text=t.clip(markdown, t.SECTION_LIMIT))).to_dict()
-
-
-def context(*markdown: str) -> dict[str, Any]:
-    elements = [MarkdownTextObject(text=t.clip(m, t.CONTEXT_LIMIT)) for m in markdown if m][:10]
-    return ContextBlock(elements=elements).to_dict()
-
-
-def header(text: str) -> dict[str, Any]:
-    return HeaderBlock(text=t.plain(text, 150)).to_dict()
-
-
-def divider() -> dict[str, Any]:
-    return DividerBlock().to_dict()
-
-
-def packed_sections(lines: Iterable[str], max_sections: int = MAX_BLOCKS - 5) -> list[dict[str, Any]]:
-    """Lines packed into as few sections as Slack's 3,000-character limit allows."""
-    blocks: list[dict[str, Any]] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        line = t.clip(line, t.SECTION_LIMIT)
-        if current and size + len(line) + 1 > t.SECTION_LIMIT:
-            blocks.append(section("\n".join(current)))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 1
-    if current:
-        blocks.append(section("\n".join(current)))
-    if len(blocks) > max_sections:
-        blocks = blocks[: max_sections - 1] + [section("_…and more._")]
-    return blocks
 
 
 def with_article(noun: str) -> str:
@@ -67,8 +24,10 @@ def with_article(noun: str) -> str:
 
 
 def error(message: str, usage: str | None = None) -> Message:
-    # Messages quote what the user typed: escaped whole, so nothing in them can ping or link.
-    blocks = [section(f":warning: {t.escape(message)}")]
+    # Messages quote what the user typed: escaped whole, so nothing in them can ping or link; only a
+    # plain user mention (`<@U123>`, "already told by ...") is given back its meaning.
+    shown = re.sub(r"&lt;@([UW][A-Z0-9]+)&gt;", r"<@\1>", t.escape(message))
+    blocks = [section(f":warning: {shown}")]
     if usage:
         blocks.append(context("*Right form:*\n" + "\n".join(f"`{t.escape(line)}`" for line in usage.splitlines())))
     return Message(text=f"{message}" + (f"\nRight form: {usage}" if usage else ""), blocks=blocks)
@@ -197,6 +156,7 @@ def status(status: ClientStatus) -> Message:
     if status.next_contact_on:
         facts.append(f"*Next contact planned* {t.day(status.next_contact_on)}")
     blocks = [header(f"{client.name} ({client.key})"), section("\n".join(facts))]
+    blocks += open_changes_section(status.open_changes)
     if status.recent:
         blocks += [divider(), section("*Latest interactions*"),
                    *[section(_interaction_line(i, status.today)) for i in status.recent]]
@@ -230,6 +190,13 @@ def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
     elif event.action == "interaction.log":
         what = (f"logged {with_article(str(after.get('kind')))} on {after.get('occurred_on')}: "
                 f"{t.user_text(after.get('summary', ''), 200)}")
+    elif event.action == "change.record":
+        what = (f"recorded schedule change #{event.entity_id}: {t.user_text(after.get('item', ''), 200)} "
+                f"{after.get('old_date') or '?'} → {after.get('new_date')}; reason: "
+                f"{t.user_text(after.get('reason', ''), 200)}")
+    elif event.action == "change.told":
+        how = f" ({t.user_text(after['told_how'], 200)})" if after.get("told_how") else ""
+        what = f"marked schedule change #{event.entity_id} as told to the client{how}"
     elif event.action == "client.update":
         changes = [f"{FIELD_LABELS.get(k, k)} {field_value(k, before.get(k))} → {field_value(k, after.get(k))}"
                    for k in after if before.get(k) != after.get(k)]

@@ -69,7 +69,8 @@ class Console:
         )
         self.database = Database(self.settings.database_url)
         self.database.upgrade()
-        self.app = create_app(self.settings, database=self.database, process_before_response=True)
+        self.app = create_app(self.settings, database=self.database, process_before_response=True,
+                              deliver_after_commands=False)
         # The local Slack has no rate limit: no pacing between posts.
         runtime.configure(self.settings, self.database, per_channel_interval=0.0)
         self._seen = len(self.slack.calls)
@@ -123,6 +124,7 @@ class Console:
         elif response.body:
             reply = json.loads(response.body)
             self._print(render.message(reply.get("text"), reply.get("blocks")))
+        runtime.current().worker.deliver(max_seconds=10)  # what the command queued, posted at once
         self._print_calls()
 
     def _run_job(self, text: str) -> None:

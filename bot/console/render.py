@@ -11,7 +11,7 @@ EMOJI = {
     "large_green_circle": "🟢", "large_orange_circle": "🟠", "red_circle": "🔴", "white_check_mark": "✅",
     "warning": "⚠️", "construction": "🚧", "file_cabinet": "🗄️", "telephone_receiver": "📞",
     "busts_in_silhouette": "👥", "email": "✉️", "factory": "🏭", "memo": "📝", "boom": "💥",
-    "rotating_light": "🚨",
+    "rotating_light": "🚨", "calendar": "📅", "repeat": "🔁", "hourglass": "⌛", "bell": "🔔",
 }
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")

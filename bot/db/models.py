@@ -113,7 +113,7 @@ class AuditEvent(Base):
     surface: Mapped[str] = mapped_column(String(32))
 
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 
 
 class OutboxMessage(Base):
@@ -152,3 +152,36 @@ class ProcessedRequest(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(255))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ScheduleChange(Base):
+    """A batch, lot or milestone moved to a new date: open until someone records that the client was told."""
+
+    __tablename__ = "schedule_changes"
+    __table_args__ = (
+        Index("ix_schedule_changes_client_open", "team_id", "client_id", "told_at"),
+        Index("ix_schedule_changes_open", "team_id", "told_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    item: Mapped[str] = mapped_column(String(300))
+    project: Mapped[str | None] = mapped_column(String(200))
+    old_date: Mapped[dt.date | None] = mapped_column(Date)
+    new_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    logged_by: Mapped[str] = mapped_column(String(32))
+    logged_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))
+    told_at: Mapped[dt.datetime | None]
+    told_by: Mapped[str | None] = mapped_column(String(32))
+    told_how: Mapped[str | None] = mapped_column(Text)
+    told_text: Mapped[str | None] = mapped_column(Text)  # what was posted to the client, when drafted here
+
+    client: Mapped[Client] = relationship(lazy="raise")
+
+    @property
+    def slip_days(self) -> int | None:
+        """Days later (positive) or earlier (a pull-in, negative) than planned; None if unknown."""
+        return (self.new_date - self.old_date).days if self.old_date else None

@@ -22,11 +22,14 @@ USAGE = {
     "client archive": "/cmo client archive <client>",
     "log": '/cmo log <client> <call|meeting|email|visit|note> <summary ...> [on:<date>] [with:"<contact>"] '
     "[next:<date>]",
+    "delay": '/cmo delay <client> <item ...> to:<date> [from:<date>] reason:"<why>" [project:<name>]',
+    "told": '/cmo told #<id> [how:"<how the client was told>"]',
+    "changes": "/cmo changes [<client>] [open]",
     "status": "/cmo status [<client>|mine]",
     "history": "/cmo history <client>",
 }
 # In the product's grammar, not in this version yet: answered with a clear "not yet", not "unknown".
-PLANNED = ("delay", "told", "changes", "meeting", "promise", "done", "voice", "contact", "contacts",
+PLANNED = ("meeting", "promise", "done", "voice", "contact", "contacts",
            "lesson", "lessons", "snooze", "export")
 
 
@@ -86,6 +89,28 @@ class LogInteraction:
 
 
 @dataclass(frozen=True)
+class Delay:
+    client: str
+    item: str
+    to: DateSpec
+    reason: str
+    old: DateSpec | None = None
+    project: str | None = None
+
+
+@dataclass(frozen=True)
+class Told:
+    change_id: int
+    how: str | None = None
+
+
+@dataclass(frozen=True)
+class Changes:
+    client: str | None = None
+    open_only: bool = False
+
+
+@dataclass(frozen=True)
 class Status:
     client: str | None = None  # None: the whole portfolio
     mine: bool = False
@@ -97,7 +122,7 @@ class History:
 
 
 Command = (Help | NotYetAvailable | OpenModal | ClientAdd | ClientList | ClientSet | ClientArchive
-           | LogInteraction | Status | History)
+           | LogInteraction | Delay | Told | Changes | Status | History)
 
 
 def parse(text: str) -> Command:
@@ -114,10 +139,16 @@ def parse(text: str) -> Command:
         return Help(topic=" ".join(t.value.lower() for t in rest) or None)
     if head == "client":
         return _parse_client(rest)
-    if head in ("log", "history") and not rest:
+    if head in ("log", "history", "delay", "told") and not rest:
         return OpenModal(head)
     if head == "log":
         return _guard("log", _parse_log, rest)
+    if head == "delay":
+        return _guard("delay", _parse_delay, rest)
+    if head == "told":
+        return _guard("told", _parse_told, rest)
+    if head == "changes":
+        return _parse_changes(rest)
     if head == "status":
         return _parse_status(rest)
     if head == "history":
@@ -263,6 +294,54 @@ def _parse_log(tokens: list[Token]) -> LogInteraction:
         contact=options.get("with"),
         next=parse_date(options["next"], option="next") if "next" in options else None,
     )
+
+
+def _parse_delay(tokens: list[Token]) -> Delay:
+    words, options = _split_options(tokens, ("to", "from", "reason", "project"), strict=False)
+    if not words:
+        raise UserError("Give the client, the item that moves and its new date.")
+    client, item_words = words[0], words[1:]
+    if not item_words:
+        raise UserError("Say what moves: a batch, a lot or a milestone, like `Lot 42 fill`.", field="item")
+    if "to" not in options:
+        raise UserError("Give the new date with `to:`.", field="to")
+    reason = options.get("reason", "").strip()
+    if not reason:
+        raise UserError('A reason is required: a schedule change is never logged unexplained. Add reason:"<why>".',
+                        field="reason")
+    item = " ".join(word.value for word in item_words)
+    if len(item) > 300:
+        raise UserError("The item can be at most 300 characters.", field="item")
+    return Delay(
+        client=client.value,
+        item=item,
+        to=parse_date(options["to"], option="to"),
+        old=parse_date(options["from"], option="from") if "from" in options else None,
+        reason=reason,
+        project=options.get("project"),
+    )
+
+
+def parse_change_id(text: str) -> int:
+    """`#12` or `12`."""
+    digits = text.strip().removeprefix("#")
+    if not digits.isascii() or not digits.isdigit() or int(digits) == 0:
+        raise UserError(f"`{text}` is not a change id: use the number shown with the change, like `#12`.",
+                        field="change")
+    return int(digits)
+
+
+def _parse_told(tokens: list[Token]) -> Told:
+    words, options = _split_options(tokens, ("how",), strict=True)
+    if len(words) != 1:
+        raise UserError("Say which change the client was told about, by its id, like `#12`.", field="change")
+    return Told(change_id=parse_change_id(words[0].value), how=options.get("how"))
+
+
+def _parse_changes(tokens: list[Token]) -> Changes:
+    open_only = bool(tokens) and tokens[-1].value.lower() == "open" and not tokens[-1].quoted
+    words = tokens[:-1] if open_only else tokens
+    return Changes(client=_joined(words) or None, open_only=open_only)
 
 
 def _parse_status(tokens: list[Token]) -> Status:

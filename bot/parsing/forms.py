@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import UserError
-from bot.parsing.commands import ClientAdd, ClientArchive, ClientSet, Command, History, LogInteraction
+from bot.parsing.commands import (
+    ClientAdd,
+    ClientArchive,
+    ClientSet,
+    Command,
+    Delay,
+    History,
+    LogInteraction,
+    Told,
+    parse_change_id,
+)
 from bot.parsing.dates import parse_cadence, parse_date, parse_timezone
 
 VALUE = "value"
@@ -68,4 +78,17 @@ def command_from_form(name: str, values: dict[str, Any]) -> Command:
             contact=get("with"),
             next=parse_date(next_date, option="next") if next_date else None,
         )
+    if name == "delay":
+        old = get("from")
+        return Delay(
+            client=_required(values, "client", "Choose a client."),
+            item=_required(values, "item", "Say what moves: a batch, a lot or a milestone."),
+            to=parse_date(_required(values, "to", "Pick the new date."), option="to"),
+            old=parse_date(old, option="from") if old else None,
+            reason=_required(values, "reason", "A reason is required: a schedule change is never logged "
+                                               "unexplained."),
+            project=get("project"),
+        )
+    if name == "told":
+        return Told(change_id=parse_change_id(_required(values, "change", "Choose the change.")), how=get("how"))
     raise ValueError(f"no form for {name!r}")

@@ -77,8 +77,11 @@ def add_client(
     return client
 
 
-def list_clients(session: Session, team_id: str, *, owner_user_id: str | None = None) -> list[Client]:
-    query = select(Client).where(Client.team_id == team_id, Client.archived_at.is_(None))
+def list_clients(session: Session, team_id: str, *, owner_user_id: str | None = None,
+                 include_archived: bool = False) -> list[Client]:
+    query = select(Client).where(Client.team_id == team_id)
+    if not include_archived:
+        query = query.where(Client.archived_at.is_(None))
     if owner_user_id is not None:
         query = query.where(Client.owner_user_id == owner_user_id)
     return list(session.scalars(query.order_by(func.lower(Client.name))))

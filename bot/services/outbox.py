@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
 from bot.db.insert import insert_ignoring_duplicates
-from bot.db.models import FAILED, PENDING, SENDING, Client, OutboxMessage, utcnow
+from bot.db.models import CANCELLED, FAILED, PENDING, SENDING, Client, OutboxMessage, utcnow
 from bot.errors import UserError
 
 
@@ -33,6 +33,15 @@ def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str,
         "blocks": kwargs["blocks"] or None, "source": source, "status": PENDING, "attempts": 0,
         "next_attempt_at": not_before or now, "created_at": now,
     }, ["team_id", "dedupe_key"])
+
+
+def cancel_pending(session: Session, team_id: str, dedupe_keys: list[str]) -> int:
+    """Withdraw queued messages that no longer apply (a reminder about something already done)."""
+    return session.execute(
+        update(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.status == PENDING,
+                                    OutboxMessage.dedupe_key.in_(dedupe_keys))
+        .values(status=CANCELLED, error="withdrawn: no longer applies")
+    ).rowcount
 
 
 def undelivered(session: Session, limit: int = 200) -> list[OutboxMessage]:

@@ -1,28 +1,34 @@
 """Where each client stands: last contact against cadence, and what was logged lately.
 
 Health is a rule a manager can read (`/cmo help health`), never a black box. In this version it
-looks at contact only; schedule changes, promises and tone join it as those features arrive.
+looks at contact and at schedule changes not yet told to the client; promises and tone join it as
+those features arrive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.db.models import Client, Interaction
+from bot.db.models import Client, Interaction, ScheduleChange
+from bot.services import changes as change_service
 from bot.services import clients as client_service
 from bot.services import interactions as interaction_service
+from bot.services.business_time import BUSINESS_DAY_HOURS, business_hours_between
 
 GREEN, AMBER, RED = "green", "amber", "red"
 HEALTH_RULES = (
     "*Green*: the last contact (call, meeting, email or visit — notes don't count) is within the "
-    "client's cadence.",
-    "*Amber*: past the cadence but within twice the cadence, or no contact logged yet.",
-    "*Red*: more than twice the cadence since the last contact.",
+    "client's cadence, and every schedule change has been told to the client.",
+    "*Amber*: past the cadence but within twice the cadence, or no contact logged yet, or a schedule "
+    "change not yet told to the client.",
+    "*Red*: more than twice the cadence since the last contact, or a schedule change not told to the "
+    "client for more than one business day (8 business hours, Mon–Fri 09:00–17:00 in the client's zone).",
 )
+SEVERITY = {GREEN: 0, AMBER: 1, RED: 2}
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,22 @@ def contact_health(last_contact_on: dt.date | None, cadence_days: int, today: dt
     return Health(RED, f"last contact {ago}, more than twice the {cadence_days}d cadence")
 
 
+def client_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date, *,
+                  open_changes: list[ScheduleChange], now: dt.datetime, zone: ZoneInfo) -> Health:
+    """Contact against cadence, made worse by schedule changes the client has not been told about."""
+    contact = contact_health(last_contact_on, cadence_days, today)
+    if not open_changes:
+        return contact
+    hours = business_hours_between(min(c.logged_at for c in open_changes), now, zone)
+    count = len(open_changes)
+    untold = f"{count} schedule change{'s' if count != 1 else ''} not told to the client"
+    level = RED if hours >= BUSINESS_DAY_HOURS else AMBER
+    if level == RED:
+        untold += f" for {hours:.0f} business hours"
+    worst = max((contact.level, level), key=SEVERITY.__getitem__)
+    return Health(worst, f"{untold}; {contact.reason}")
+
+
 def client_zone(client: Client, default_zone: ZoneInfo) -> ZoneInfo:
     return ZoneInfo(client.timezone) if client.timezone else default_zone
 
@@ -60,16 +82,21 @@ class ClientStatus:
     last_contact: Interaction | None
     next_contact_on: dt.date | None
     recent: list[Interaction]
+    open_changes: list[ScheduleChange] = field(default_factory=list)
 
 
 def client_status(session: Session, client: Client, default_zone: ZoneInfo,
                   now: dt.datetime | None = None) -> ClientStatus:
+    now = now or dt.datetime.now(dt.UTC)
     today = client_today(client, default_zone, now)
     last = interaction_service.last_contact(session, client)
+    open_changes = change_service.list_changes(session, client.team_id, client=client, open_only=True)
     return ClientStatus(
         client=client,
         today=today,
-        health=contact_health(last.occurred_on if last else None, client.cadence_days, today),
+        health=client_health(last.occurred_on if last else None, client.cadence_days, today,
+                             open_changes=open_changes, now=now, zone=client_zone(client, default_zone)),
+        open_changes=list(reversed(open_changes)),
         last_contact=last,
         next_contact_on=interaction_service.next_planned_contact(session, client, today),
         recent=interaction_service.latest_interactions(session, client, limit=5),
@@ -86,10 +113,14 @@ class PortfolioRow:
 def portfolio(session: Session, team_id: str, default_zone: ZoneInfo, *, owner_user_id: str | None = None,
               now: dt.datetime | None = None) -> list[PortfolioRow]:
     """Every active client (or one owner's), worst health first."""
+    now = now or dt.datetime.now(dt.UTC)
     clients = client_service.list_clients(session, team_id, owner_user_id=owner_user_id)
     last = interaction_service.last_contact_dates(session, team_id, [c.id for c in clients])
+    untold = change_service.open_changes_by_client(session, team_id)
     rows = [
-        PortfolioRow(c, contact_health(last.get(c.id), c.cadence_days, client_today(c, default_zone, now)),
+        PortfolioRow(c, client_health(last.get(c.id), c.cadence_days, client_today(c, default_zone, now),
+                                      open_changes=untold.get(c.id, []), now=now,
+                                      zone=client_zone(c, default_zone)),
                      last.get(c.id))
         for c in clients
     ]

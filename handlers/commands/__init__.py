@@ -27,6 +27,8 @@ def cmo(ack: Ack, command: dict, client: WebClient, context: BoltContext, respon
                 view = open_form(parsed.name, ctx, metadata)
             else:
                 reply = execute(parsed, ctx)
+        if ctx.queued:
+            context["deliver_soon"]()
     except UserError as error:
         ack(response_type="ephemeral", **replies.error(error.message, error.usage).as_kwargs())
         return

@@ -1,0 +1,126 @@
+"""Schedule changes: recorded with a reason, announced, open until the client is told."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Client, ScheduleChange, utcnow
+from bot.errors import UserError
+from bot.services import Actor, audit
+
+AUDITED_FIELDS = ("item", "project", "old_date", "new_date", "reason", "told_at", "told_by", "told_how",
+                  "told_text")
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class SlipHistory:
+    """The same item's earlier changes: what expectations are managed against."""
+
+    times: int
+    total_days: int  # net days moved by the earlier changes whose old date is known
+
+
+def followup_keys(change_id: int) -> tuple[str, str]:
+    """The outbox dedupe keys of a change's nudge and escalation: each is posted once."""
+    return f"change:{change_id}:nudge", f"change:{change_id}:escalate"
+
+
+def record_change(session: Session, actor: Actor, client: Client, *, item: str, new_date: dt.date, reason: str,
+                  today: dt.date, old_date: dt.date | None = None, project: str | None = None) -> ScheduleChange:
+    if client.is_archived:
+        raise UserError(f"{client.name} is archived; no schedule change can be logged for it.", field="client")
+    item, reason = " ".join(item.split()), reason.strip()
+    if not item:
+        raise UserError("Say what moves: a batch, a lot or a milestone.", field="item")
+    if not reason:
+        raise UserError("A reason is required: a schedule change is never logged unexplained.", field="reason")
+    if len(reason) > MAX_REASON:
+        raise UserError(f"The reason is {len(reason):,} characters; keep it under {MAX_REASON:,}.", field="reason")
+    if old_date is None:
+        previous = _previous(session, client, item)
+        old_date = previous.new_date if previous else None
+    if old_date == new_date:
+        raise UserError(f"`to:` is the same date as `from:` ({new_date:%a %Y-%m-%d}): nothing moves.", field="to")
+    if new_date < today:
+        raise UserError(f"`to:` is {new_date:%a %Y-%m-%d}, in the past: give the new planned date.", field="to")
+    change = ScheduleChange(team_id=actor.team_id, client_id=client.id, item=item, project=project,
+                            old_date=old_date, new_date=new_date, reason=reason, logged_by=actor.user_id,
+                            surface=actor.surface)
+    session.add(change)
+    session.flush()
+    audit.record(session, actor, "change.record", change, client_id=client.id, before=None,
+                 after=audit.snapshot(change, AUDITED_FIELDS))
+    return change
+
+
+def _same_item(client: Client, item: str):
+    return (ScheduleChange.team_id == client.team_id, ScheduleChange.client_id == client.id,
+            func.lower(ScheduleChange.item) == item.lower())
+
+
+def _previous(session: Session, client: Client, item: str) -> ScheduleChange | None:
+    return session.scalar(select(ScheduleChange).where(*_same_item(client, item))
+                          .order_by(ScheduleChange.id.desc()).limit(1))
+
+
+def slip_history(session: Session, client: Client, change: ScheduleChange) -> SlipHistory:
+    earlier = list(session.scalars(select(ScheduleChange).where(*_same_item(client, change.item),
+                                                                ScheduleChange.id < change.id)))
+    return SlipHistory(len(earlier), sum(c.slip_days for c in earlier if c.slip_days is not None))
+
+
+def get_change(session: Session, team_id: str, change_id: int) -> ScheduleChange:
+    change = session.scalar(select(ScheduleChange).where(ScheduleChange.team_id == team_id,
+                                                         ScheduleChange.id == change_id))
+    if change is None:
+        raise UserError(f"There is no schedule change #{change_id}. `/cmo changes open` lists the open ones.",
+                        field="change")
+    return change
+
+
+def check_open(change: ScheduleChange) -> None:
+    """A UserError saying when and by whom, if the client was told already."""
+    if change.told_at is not None:
+        how_told = f" ({change.told_how})" if change.told_how else ""
+        raise UserError(f"#{change.id} was already marked told on {change.told_at:%Y-%m-%d %H:%M} UTC by "
+                        f"<@{change.told_by}>{how_told}.", field="change")
+
+
+def mark_told(session: Session, actor: Actor, change: ScheduleChange, *, how: str | None = None,
+              text: str | None = None) -> ScheduleChange:
+    """Record that the client was told (who, when, how, and the text if it was sent from here)."""
+    check_open(change)
+    if how is not None and len(how) > 500:
+        raise UserError("`how:` can be at most 500 characters.", field="how")
+    before = audit.snapshot(change, AUDITED_FIELDS)
+    change.told_at, change.told_by = utcnow(), actor.user_id
+    change.told_how, change.told_text = (how.strip() or None) if how else None, text
+    audit.record(session, actor, "change.told", change, client_id=change.client_id, before=before,
+                 after=audit.snapshot(change, AUDITED_FIELDS))
+    return change
+
+
+def list_changes(session: Session, team_id: str, *, client: Client | None = None, open_only: bool = False,
+                 limit: int = 30) -> list[ScheduleChange]:
+    """Newest first."""
+    query = select(ScheduleChange).where(ScheduleChange.team_id == team_id)
+    if client is not None:
+        query = query.where(ScheduleChange.client_id == client.id)
+    if open_only:
+        query = query.where(ScheduleChange.told_at.is_(None))
+    return list(session.scalars(query.order_by(ScheduleChange.id.desc()).limit(limit)))
+
+
+def open_changes_by_client(session: Session, team_id: str) -> dict[int, list[ScheduleChange]]:
+    """The changes not yet told, per client, oldest first (one query, for the portfolio and the jobs)."""
+    found: dict[int, list[ScheduleChange]] = {}
+    for change in session.scalars(select(ScheduleChange).where(ScheduleChange.team_id == team_id,
+                                                               ScheduleChange.told_at.is_(None))
+                                  .order_by(ScheduleChange.id)):
+        found.setdefault(change.client_id, []).append(change)
+    return found
