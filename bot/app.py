@@ -30,14 +30,16 @@ def create_web_client(settings: Settings) -> WebClient:
 
 
 def create_app(settings: Settings, client: WebClient | None = None, *, database: Database | None = None,
-               process_before_response: bool = False, deliver_after_commands: bool = True) -> App:
+               process_before_response: bool = False, deliver_after_commands: bool = True,
+               deliveries: ImmediateDelivery | None = None) -> App:
     """A Bolt app wired to Rapport's handlers.
 
     `client` is the Web API client (tests and the console point it at a local Slack); `database`
     defaults to one opened from `settings.database_url`. With `process_before_response` a request
     returns only once its listener is done (the console wants its output in order). With
     `deliver_after_commands`, what a command queued (an announcement) is delivered at once from this
-    process instead of at the scheduler's next round; the delivery lock keeps that to one deliverer.
+    process instead of at the scheduler's next round (by `deliveries`, made here unless given; the
+    delivery lock keeps that to one deliverer).
     """
     import handlers
 
@@ -53,7 +55,10 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
         logger=logging.getLogger("rapport.bolt"),
     )
 
-    deliver_soon = _immediate_delivery(settings, database) if deliver_after_commands else (lambda: None)
+    if deliver_after_commands:
+        deliver_soon = (deliveries or ImmediateDelivery(settings, database)).submit
+    else:
+        deliver_soon = lambda: None  # noqa: E731
 
     @app.middleware
     def provide_services(context: BoltContext, next) -> None:  # noqa: A002 (Bolt's name)
@@ -76,20 +81,29 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
     return app
 
 
-def _immediate_delivery(settings: Settings, database: Database):
-    from bot.delivery import DeliveryWorker
-    from bot.runtime import delivery_client
+class ImmediateDelivery:
+    """Delivers what a command queued right after it, on one background thread of this process."""
 
-    worker = DeliveryWorker(database, delivery_client(settings), managers_channel=settings.managers_channel)
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-deliver")
+    def __init__(self, settings: Settings, database: Database) -> None:
+        from bot.delivery import DeliveryWorker
+        from bot.runtime import delivery_client
 
-    def deliver() -> None:
+        self._worker = DeliveryWorker(database, delivery_client(settings),
+                                      managers_channel=settings.managers_channel)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-deliver")
+
+    def submit(self) -> None:
+        self._executor.submit(self._deliver)
+
+    def close(self) -> None:
+        """Wait for a delivery under way, then stop (tests; a process on its way out)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _deliver(self) -> None:
         try:
-            worker.deliver(max_seconds=10)
+            self._worker.deliver(max_seconds=10)
         except Exception:  # a background thread: nobody else would see it; the scheduler retries anyway
             logger.exception("Immediate delivery failed; the scheduler will deliver")
-
-    return lambda: executor.submit(deliver)
 
 
 def handle_unexpected_error(error: Exception, body: dict, respond, logger: logging.Logger) -> None:

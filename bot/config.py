@@ -91,9 +91,10 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         disclosure_hours = float(disclosure_text)
     except ValueError:
         disclosure_hours = -1.0
-    if not 0 < disclosure_hours <= 40:
+    if not 0 < disclosure_hours <= 8:
+        # Escalation to managers comes after one business day (8 hours): the owner's nudge must come first.
         raise ConfigError(f"RAPPORT_DISCLOSURE_HOURS={disclosure_text!r} is not a number of business hours "
-                          "(more than 0, at most 40).")
+                          "(more than 0, at most 8: one business day, when managers are told).")
 
     api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not api_url.endswith("/"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,7 +12,9 @@ from sqlalchemy.orm import Session
 from bot.blocks import Message
 from bot.config import Settings
 from bot.runtime import current
-from bot.services.outbox import enqueue
+from bot.services.outbox import SharedChannelRefused, enqueue
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,12 @@ def run_planner(job: str, planner: Planner, now: dt.datetime | None, dry_run: bo
     with runtime.database.transaction() as session:
         result.planned = planner(session, runtime.settings, now)
         if not dry_run:
-            for outgoing in result.planned:
-                result.queued += enqueue(session, team_id=outgoing.team_id, dedupe_key=outgoing.dedupe_key,
-                                         channel_id=outgoing.channel_id, message=outgoing.message,
-                                         source=outgoing.source)
+            for outgoing in list(result.planned):
+                try:
+                    result.queued += enqueue(session, team_id=outgoing.team_id, dedupe_key=outgoing.dedupe_key,
+                                             channel_id=outgoing.channel_id, message=outgoing.message,
+                                             source=outgoing.source)
+                except SharedChannelRefused as refused:  # one misconfigured client must not stop the rest
+                    logger.warning("%s: not queued: %s", job, refused)
+                    result.planned.remove(outgoing)
     return result

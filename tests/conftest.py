@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from bot.app import create_app
+from bot.app import ImmediateDelivery, create_app
 from bot.config import Settings
 from bot.db import Database
 from bot.localslack import LocalSlack
@@ -121,10 +121,12 @@ def settings(database_url, slack) -> Settings:
 @pytest.fixture
 def bot(settings, database, slack) -> Iterator[BotServer]:
     """The real endpoint on loopback, driven the way Slack drives it."""
-    app = create_app(settings, database=database)
+    deliveries = ImmediateDelivery(settings, database)
+    app = create_app(settings, database=database, deliveries=deliveries)
     server = BotServer(wsgi_app(app, database), SIGNING_SECRET, response_url=slack.response_url("cmd"))
     yield server
     server.stop()
+    deliveries.close()  # no delivery of this test's may run on into the next one
 
 
 def env_for_subprocess(database_url: str, slack: LocalSlack | None = None, **extra: str) -> dict[str, str]:

@@ -410,7 +410,9 @@ def test_history_shows_who_what_when_and_how(acme):
     assert "added the client as *Acme Biologics GmbH* (`acme`)" in text
     assert "<@U0BOB>" in text and "time zone none → Europe/Berlin" in text
     assert_shows_cadence(text, "cadence {} → {}", 7, 14)
-    assert f"logged a call on {(today_utc() - dt.timedelta(days=1)).isoformat()}: Agreed the Q1 fill slots" in text
+    # "yesterday" is the client's (Berlin's) yesterday, which is not always UTC's.
+    berlin_yesterday = dt.datetime.now(ZoneInfo("Europe/Berlin")).date() - dt.timedelta(days=1)
+    assert f"logged a call on {berlin_yesterday.isoformat()}: Agreed the Q1 fill slots" in text
     assert "<@U0CAROL>" in text and "slash command" in text
     # Times are shown in the client's zone (UTC underneath).
     assert "times in Europe/Berlin" in text

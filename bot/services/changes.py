@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Client, ScheduleChange, utcnow
@@ -37,6 +37,10 @@ def record_change(session: Session, actor: Actor, client: Client, *, item: str, 
     item, reason = " ".join(item.split()), reason.strip()
     if not item:
         raise UserError("Say what moves: a batch, a lot or a milestone.", field="item")
+    if len(item) > 300:  # the columns' limits: a user error, not a database error
+        raise UserError("The item can be at most 300 characters.", field="item")
+    if project is not None and len(project) > 200:
+        raise UserError("`project:` can be at most 200 characters.", field="project")
     if not reason:
         raise UserError("A reason is required: a schedule change is never logged unexplained.", field="reason")
     if len(reason) > MAX_REASON:
@@ -98,8 +102,16 @@ def mark_told(session: Session, actor: Actor, change: ScheduleChange, *, how: st
     if how is not None and len(how) > 500:
         raise UserError("`how:` can be at most 500 characters.", field="how")
     before = audit.snapshot(change, AUDITED_FIELDS)
-    change.told_at, change.told_by = utcnow(), actor.user_id
-    change.told_how, change.told_text = (how.strip() or None) if how else None, text
+    # Only while still open, in one statement: two people pressing "Mark client told" at once (or a
+    # double click) tell it once; the later one gets "already told" (the row is re-read to say by whom).
+    claimed = session.execute(
+        update(ScheduleChange).where(ScheduleChange.id == change.id, ScheduleChange.told_at.is_(None))
+        .values(told_at=utcnow(), told_by=actor.user_id, told_how=(how.strip() or None) if how else None,
+                told_text=text)
+        .execution_options(synchronize_session=False)).rowcount
+    session.refresh(change)
+    if not claimed:
+        check_open(change)
     audit.record(session, actor, "change.told", change, client_id=change.client_id, before=before,
                  after=audit.snapshot(change, AUDITED_FIELDS))
     return change

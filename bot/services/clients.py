@@ -70,6 +70,7 @@ def add_client(
         timezone=timezone,
         created_by=actor.user_id,
     )
+    _check_not_shared_elsewhere(session, client, {"internal_channel_id": internal_channel_id})
     session.add(client)
     session.flush()
     audit.record(session, actor, "client.add", client, client_id=client.id, before=None,
@@ -138,6 +139,12 @@ def update_client(session: Session, actor: Actor, client: Client, changes: dict)
     unknown = set(changes) - set(SETTABLE_FIELDS)
     if unknown:
         raise ValueError(f"not settable: {sorted(unknown)}")
+    internal = changes.get("internal_channel_id", client.internal_channel_id)
+    shared = changes.get("shared_channel_id", client.shared_channel_id)
+    if internal and internal == shared:
+        raise UserError("The internal channel and the shared channel must differ: the internal channel is never "
+                        "shared with the client.", field="shared" if "shared_channel_id" in changes else "channel")
+    _check_not_shared_elsewhere(session, client, changes)
     before = audit.snapshot(client, AUDITED_FIELDS)
     changed = {name: (getattr(client, name), value) for name, value in changes.items()
                if getattr(client, name) != value}
@@ -149,6 +156,21 @@ def update_client(session: Session, actor: Actor, client: Client, changes: dict)
     audit.record(session, actor, "client.update", client, client_id=client.id, before=before,
                  after=audit.snapshot(client, AUDITED_FIELDS))
     return changed
+
+
+def _check_not_shared_elsewhere(session: Session, client: Client, changes: dict) -> None:
+    """A channel shared with one client is never another client's internal channel, and vice versa."""
+    others = select(Client).where(Client.team_id == client.team_id, Client.id != client.id)
+    if changes.get("internal_channel_id"):
+        other = session.scalar(others.where(Client.shared_channel_id == changes["internal_channel_id"]).limit(1))
+        if other is not None:
+            raise UserError(f"That channel is shared with {other.name}: it can't be an internal channel.",
+                            field="channel")
+    if changes.get("shared_channel_id"):
+        other = session.scalar(others.where(Client.internal_channel_id == changes["shared_channel_id"]).limit(1))
+        if other is not None:
+            raise UserError(f"That channel is {other.name}'s internal channel: it can't be shared with a client.",
+                            field="shared")
 
 
 def archive_client(session: Session, actor: Actor, client: Client) -> Client:

@@ -36,9 +36,11 @@ def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str,
 
 
 def cancel_pending(session: Session, team_id: str, dedupe_keys: list[str]) -> int:
-    """Withdraw queued messages that no longer apply (a reminder about something already done)."""
+    """Withdraw queued messages that no longer apply (a reminder about something already done), including
+    one left "sending" after Slack failed to answer: else it would be retried, and posted, after all."""
     return session.execute(
-        update(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.status == PENDING,
+        update(OutboxMessage).where(OutboxMessage.team_id == team_id,
+                                    OutboxMessage.status.in_((PENDING, SENDING)),
                                     OutboxMessage.dedupe_key.in_(dedupe_keys))
         .values(status=CANCELLED, error="withdrawn: no longer applies")
     ).rowcount

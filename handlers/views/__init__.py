@@ -76,14 +76,16 @@ def submit_draft(ack: Ack, body: dict, view: dict, client: WebClient, context: B
                 return
             ctx = command_context(session, context, who)
             change, target = change_to_tell(ctx, change_id)
-            how = "drafted in Rapport; to be sent outside Slack"
+            how = ("message posted in the client's shared channel" if target.shared_channel_id else
+                   "drafted in Rapport; to be sent outside Slack")
+            # Marked first (it fails if someone told the client meanwhile, even at this very moment), then
+            # posted: a failed post raises and rolls the mark back, so the client gets the message once.
+            mark_change_told(ctx, change.id, how=how, text=text.strip())
             if target.shared_channel_id:
                 # No automatic retries on this call: the modal must be answered within Slack's 3 seconds.
                 once = WebClient(token=client.token, base_url=client.base_url, timeout=2, retry_handlers=[])
                 once.chat_postMessage(channel=target.shared_channel_id, text=escape(text.strip()),
                                       unfurl_links=False, unfurl_media=False)
-                how = "message posted in the client's shared channel"
-            mark_change_told(ctx, change.id, how=how, text=text.strip())
         if ctx.queued:
             context["deliver_soon"]()
     except UserError as error:
