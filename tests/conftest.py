@@ -129,6 +129,14 @@ def bot(settings, database, slack) -> Iterator[BotServer]:
     deliveries.close()  # no delivery of this test's may run on into the next one
 
 
+@pytest.fixture
+def workdir(tmp_path) -> Path:
+    """A directory of its own for a `rapport` process: no .env or rapport.db from elsewhere is picked up."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
 def env_for_subprocess(database_url: str, slack: LocalSlack | None = None, **extra: str) -> dict[str, str]:
     """The environment for running `rapport` as a process against the test database."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "RAPPORT_"))}

@@ -198,3 +198,17 @@ def conversation_select(channel_id: str) -> dict[str, Any]:
 
 def date_picker(date: str | None) -> dict[str, Any]:
     return {"type": "datepicker", "selected_date": date}
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    """Every text Slack parses as mrkdwn, anywhere in blocks or a view (where a mention could ping)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            found.append(node["text"])
+        for value in node.values():
+            found += mrkdwn_texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += mrkdwn_texts(value)
+    return found

@@ -21,6 +21,7 @@ from bot.parsing.commands import USAGE, ClientAdd, ClientSet, LogInteraction
 from bot.parsing.dates import parse_date
 from bot.parsing.forms import command_from_form
 from bot.services.status import AMBER, GREEN, HEALTH_RULES, RED, ClientStatus, Health, PortfolioRow
+from tests.slackhttp import mrkdwn_texts
 
 NASTY = "<!channel> & <b>"
 NASTY_ESCAPED = "&lt;!channel&gt; &amp; &lt;b&gt;"
@@ -57,18 +58,6 @@ def make_event(action: str, *, before=None, after=None, at=dt.datetime(2026, 3, 
     return AuditEvent(**values)
 
 
-def mrkdwn_texts(node: Any) -> list[str]:
-    """Every text Slack parses as mrkdwn, anywhere in blocks or a view."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == "mrkdwn":
-            found.append(node["text"])
-        for value in node.values():
-            found += mrkdwn_texts(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += mrkdwn_texts(value)
-    return found
 
 
 def plain_texts(node: Any) -> list[str]:

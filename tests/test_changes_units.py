@@ -32,7 +32,7 @@ from bot.services.changes import (
 )
 from bot.services.clients import add_client, archive_client
 from bot.services.status import AMBER, GREEN, HEALTH_RULES, RED, client_health
-from tests.slackhttp import message_text
+from tests.slackhttp import message_text, mrkdwn_texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -327,18 +327,6 @@ def make_change(**fields: Any) -> ScheduleChange:
     return ScheduleChange(**values)
 
 
-def mrkdwn_texts(node: Any) -> list[str]:
-    """Every mrkdwn text in a block tree (what Slack parses for mentions and links)."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == "mrkdwn":
-            found.append(node["text"])
-        for value in node.values():
-            found.extend(mrkdwn_texts(value))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(mrkdwn_texts(value))
-    return found
 
 
 def buttons(message) -> list[dict]:

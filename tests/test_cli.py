@@ -33,14 +33,6 @@ def rapport(*args: str, env: dict[str, str], cwd: Path, timeout: float = TIMEOUT
                           timeout=timeout)
 
 
-@pytest.fixture
-def workdir(tmp_path) -> Path:
-    # Its own directory, so that no .env or rapport.db from elsewhere is picked up.
-    path = tmp_path / "work"
-    path.mkdir()
-    return path
-
-
 def fresh_sqlite(tmp_path: Path, name: str = "cli.db") -> str:
     return f"sqlite:///{tmp_path / name}"
 

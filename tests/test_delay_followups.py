@@ -50,13 +50,6 @@ MONDAY_1000 = berlin(30, 10)
 # -- helpers ---------------------------------------------------------------------------------------
 
 @pytest.fixture
-def workdir(tmp_path) -> Path:
-    path = tmp_path / "work"  # no .env or rapport.db from elsewhere
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def env(database_url, slack) -> dict[str, str]:
     return env_for_subprocess(database_url, slack, SLACK_BOT_TOKEN="xoxb-test", RAPPORT_MANAGERS_CHANNEL=MANAGERS)
 

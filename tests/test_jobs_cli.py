@@ -32,13 +32,6 @@ MONDAY_0905 = "2026-11-30T09:05"  # a Monday (ISO week 49), just after the diges
 # -- helpers ---------------------------------------------------------------------------------------
 
 @pytest.fixture
-def workdir(tmp_path) -> Path:
-    path = tmp_path / "work"  # no .env or rapport.db from elsewhere
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def env(database_url, slack) -> dict[str, str]:
     return env_for_subprocess(database_url, slack, SLACK_BOT_TOKEN="xoxb-test", RAPPORT_MANAGERS_CHANNEL=MANAGERS)
 

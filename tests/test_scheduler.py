@@ -33,13 +33,6 @@ MANAGERS = "C0MANAGERS"
 # -- helpers ---------------------------------------------------------------------------------------
 
 @pytest.fixture
-def workdir(tmp_path) -> Path:
-    path = tmp_path / "work"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def env(database_url, slack) -> dict[str, str]:
     return env_for_subprocess(database_url, slack, SLACK_BOT_TOKEN="xoxb-test", RAPPORT_MANAGERS_CHANNEL=MANAGERS)
 
