@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import secrets
 import sys
@@ -212,6 +213,9 @@ def run(settings: Settings, *, demo: bool = False, user: str = "you", stdin: Tex
             console.run_line(line)
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:
+        # The reader went away (`rapport console ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         console.close()
     return 0
