@@ -150,27 +150,20 @@ def _jobs_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
-    import datetime as dt
-
-    from bot.console import render
     from bot.db import Database
     from bot.runtime import configure
-    from jobs import JOBS, deliver
+    from jobs import JOBS
+    from jobs.manual import parse_moment, run_by_hand
 
     spec = JOBS.get(args.job)
     if spec is None:
         print(f"rapport: no job named {args.job!r}; the jobs are: {', '.join(JOBS)}", file=sys.stderr)
         return 2
-    now = None
-    if args.now:
-        try:
-            now = dt.datetime.fromisoformat(args.now)
-        except ValueError:
-            print(f"rapport: --now {args.now!r} is not an ISO-8601 time, like 2026-11-30T09:05 or "
-                  "2026-11-30T09:05:00+01:00", file=sys.stderr)
-            return 2
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=settings.zone)
+    try:
+        now = parse_moment(args.now, settings.zone) if args.now else None
+    except ValueError as error:
+        print(f"rapport: --now {error}", file=sys.stderr)
+        return 2
     if not args.dry_run and not settings.slack_bot_token:
         print("rapport jobs run is missing SLACK_BOT_TOKEN (it posts to Slack); --dry-run needs none.",
               file=sys.stderr)
@@ -178,13 +171,7 @@ def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
     database = Database(settings.database_url)
     database.upgrade()
     configure(settings, database)
-    result = spec.run(now=now, dry_run=args.dry_run)
-    print(result.summary())
-    for outgoing in result.planned if args.dry_run else []:
-        print(f"\n→ {render.mrkdwn(f'<#{outgoing.channel_id}>')} [{outgoing.dedupe_key}]")
-        print(render.message(outgoing.message.text, outgoing.message.blocks))
-    if not args.dry_run and not spec.delivers:
-        print(deliver(max_seconds=300).summary())
+    print(run_by_hand(spec, now=now, dry_run=args.dry_run, max_delivery_seconds=300))
     return 0
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import and_, or_, select, update
 
 from bot.blocks import Message
 from bot.blocks import text as t
-from bot.blocks.replies import context, section
+from bot.blocks.layout import context, section
 from bot.db import Database
 from bot.db.models import FAILED, PENDING, SENDING, SENT, OutboxMessage, utcnow
 from bot.locks import try_acquire
@@ -141,15 +141,15 @@ class DeliveryWorker:
                 .values(status=SENDING, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
             ).rowcount
             row = session.get(OutboxMessage, due.id) if claimed else None
-            payload = _payload(row) if row else None
-        if row is None or payload is None:
-            return
+        if row is None:
+            return  # another deliverer took it
+        payload = _payload(row)
         # Committed as "sending" before the call: a crash from here on is reconciled, never re-posted blindly.
         self._ready_at[due.channel_id] = self.clock() + self.per_channel_interval
         try:
             response = self.client.chat_postMessage(**payload)
         except SlackApiError as error:
-            self._api_error(row, payload, error, report)
+            self._api_error(row, error, report)
             return
         except (SlackClientError, OSError) as error:
             self._unconfirmed(row.id, f"connection: {error.__class__.__name__}: {error}", report)
@@ -157,8 +157,7 @@ class DeliveryWorker:
         self._mark_sent(row.id, response.get("ts"))
         report.sent += 1
 
-    def _api_error(self, row: OutboxMessage, payload: dict[str, Any], error: SlackApiError,
-                   report: DeliveryReport) -> None:
+    def _api_error(self, row: OutboxMessage, error: SlackApiError, report: DeliveryReport) -> None:
         status = error.response.status_code
         code = error.response.get("error") or f"http_{status}"
         if status == 429:

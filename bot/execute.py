@@ -246,7 +246,6 @@ def open_form(name: str, ctx: Context, metadata: dict, *, summary: str | None = 
         # A message from a client's own channel most likely concerns that client.
         selected = next((c for c in clients if channel_id and channel_id in
                          (c.internal_channel_id, c.shared_channel_id)), None)
-        today = (ctx.now.astimezone(status_service.client_zone(selected, ctx.default_zone)).date() if selected
-                 else ctx.now.astimezone(ctx.default_zone).date())
+        today = ctx.today_for(selected) if selected else ctx.now.astimezone(ctx.default_zone).date()
         return modals.log_modal(clients, metadata, today=today, summary=summary, selected=selected)
     raise ValueError(f"no form for {name!r}")

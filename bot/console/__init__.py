@@ -130,7 +130,8 @@ class Console:
 
     def _run_job(self, text: str) -> None:
         """`jobs list` and `jobs run <job> [--now <ISO time>] [--dry-run]`, as `rapport jobs` does."""
-        from jobs import JOBS, deliver
+        from jobs import JOBS
+        from jobs.manual import parse_moment, run_by_hand
 
         words = text.split()
         if words[1:2] == ["list"]:
@@ -139,23 +140,13 @@ class Console:
         spec = JOBS.get(words[2]) if len(words) > 2 and words[1] == "run" else None
         now_text = words[words.index("--now") + 1] if "--now" in words[:-1] else None
         try:
-            now = dt.datetime.fromisoformat(now_text) if now_text else None
+            now = parse_moment(now_text, self.settings.zone) if now_text else None
         except ValueError:
             now, spec = None, None
         if spec is None:
             self._print("Usage: jobs run <job> [--now 2026-11-30T09:05] [--dry-run]; jobs: " + ", ".join(JOBS))
             return
-        if now is not None and now.tzinfo is None:
-            now = now.replace(tzinfo=self.settings.zone)
-        dry_run = "--dry-run" in words
-        result = spec.run(now=now, dry_run=dry_run)
-        lines = [result.summary()]
-        for outgoing in result.planned if dry_run else []:
-            lines.append(f"── would post in {render.mrkdwn(f'<#{outgoing.channel_id}>')} ──\n"
-                         + render.message(outgoing.message.text, outgoing.message.blocks))
-        if not dry_run and not spec.delivers:
-            lines.append(deliver(max_seconds=30).summary())
-        self._print("\n\n".join(lines))
+        self._print(run_by_hand(spec, now=now, dry_run="--dry-run" in words, max_delivery_seconds=30))
         self._print_calls()
 
     def _print_calls(self) -> None:

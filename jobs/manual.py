@@ -1,0 +1,33 @@
+"""Running one job by hand, as of a moment (`rapport jobs run`, and `jobs run` in the console)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from bot.console import render
+from jobs import JobSpec
+from jobs.deliver import deliver
+
+MOMENT_EXAMPLE = "2026-11-30T09:05 or 2026-11-30T09:05:00+01:00"
+
+
+def parse_moment(text: str, zone: ZoneInfo) -> dt.datetime:
+    """An ISO-8601 time; without a zone of its own it is in `zone`. ValueError if it isn't one."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO-8601 time, like {MOMENT_EXAMPLE}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def run_by_hand(spec: JobSpec, *, now: dt.datetime | None, dry_run: bool, max_delivery_seconds: float) -> str:
+    """Run the job, then deliver what is pending; dry, show what would be posted and change nothing."""
+    result = spec.run(now=now, dry_run=dry_run)
+    parts = [result.summary()]
+    if dry_run:
+        parts += [f"→ {render.mrkdwn(f'<#{outgoing.channel_id}>')} [{outgoing.dedupe_key}]\n"
+                  + render.message(outgoing.message.text, outgoing.message.blocks) for outgoing in result.planned]
+    elif not spec.delivers:
+        parts.append(deliver(max_seconds=max_delivery_seconds).summary())
+    return "\n\n".join(parts)
