@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -40,10 +40,7 @@ class Base(DeclarativeBase):
 
 class Client(Base):
     __tablename__ = "clients"
-    __table_args__ = (
-        Index("uq_clients_team_key", "team_id", "key", unique=True),
-        Index("ix_clients_team_owner", "team_id", "owner_user_id"),
-    )
+    __table_args__ = (Index("ix_clients_team_owner", "team_id", "owner_user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -65,6 +62,13 @@ class Client(Base):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+
+# Enforced by the database, not only by the code: two people adding the same client at once get one.
+# A key is unique for good (an archived client keeps its key); a name among the active clients only.
+Index("uq_clients_team_key", Client.team_id, func.lower(Client.key), unique=True)
+Index("uq_clients_team_active_name", Client.team_id, func.lower(Client.name), unique=True,
+      sqlite_where=Client.archived_at.is_(None), postgresql_where=Client.archived_at.is_(None))
 
 
 INTERACTION_KINDS = ("call", "meeting", "email", "visit", "note")
@@ -137,6 +141,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[dt.datetime | None]
+    # Who is posting it now, and until when that claim holds: nobody else touches a row under a live lease.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)

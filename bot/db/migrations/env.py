@@ -1,12 +1,20 @@
 """Alembic environment: uses the engine handed over by bot.db.migrate, else sqlalchemy.url."""
 
+import warnings
+
 from alembic import context
 from sqlalchemy import create_engine
+from sqlalchemy.exc import SAWarning
 
 from bot.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# SQLite's reflection cannot read indexes on expressions (lower(name)); autogenerate leaves them to the
+# migrations there, and compares them on PostgreSQL.
+warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index",
+                        category=SAWarning)
+warnings.filterwarnings("ignore", message="autogenerate skipping metadata-specified expression-based index")
 
 
 def run_migrations_offline() -> None:
