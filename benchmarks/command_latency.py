@@ -39,7 +39,7 @@ def main() -> None:
     with LocalSlack(team_id="T0BENCH") as slack:
         settings = Settings(slack_bot_token="xoxb-bench", slack_signing_secret=SECRET,
                             slack_api_url=slack.api_url, database_url=url)
-        server = BotServer(wsgi_app(create_app(settings, database=database), database), SECRET,
+        server = BotServer(wsgi_app(create_app(settings, database=database), database, SECRET), SECRET,
                            response_url=slack.response_url())
         team = f"T{int(time.time())}"
         for n in range(args.clients):

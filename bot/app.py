@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,7 +13,14 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
+from bot.afterwards import AFTERWARDS, STARTED_BY_TRANSPORT, Afterwards, BackgroundRunner, Runner
+from bot.blocks import Message
+from bot.blocks.layout import section
+from bot.blocks.modals import result_view
 from bot.config import Settings
 from bot.db import Database
 from bot.services.requests import first_time
@@ -30,20 +38,22 @@ def create_web_client(settings: Settings) -> WebClient:
 
 
 def create_app(settings: Settings, client: WebClient | None = None, *, database: Database | None = None,
-               process_before_response: bool = False, deliver_after_commands: bool = True,
+               runner: Runner | None = None, deliver_after_commands: bool = True,
                deliveries: ImmediateDelivery | None = None) -> App:
     """A Bolt app wired to Rapport's handlers.
 
     `client` is the Web API client (tests and the console point it at a local Slack); `database`
-    defaults to one opened from `settings.database_url`. With `process_before_response` a request
-    returns only once its listener is done (the console wants its output in order). With
-    `deliver_after_commands`, what a command queued (an announcement) is delivered at once from this
-    process instead of at the scheduler's next round (by `deliveries`, made here unless given; the
-    delivery lock keeps that to one deliverer).
+    defaults to one opened from `settings.database_url`. Every request is answered in its own thread;
+    what must follow the answer (opening a modal, a `respond()`, a delivery) runs on `runner`: a
+    background pool by default, at once for the console (`InlineRunner`), which wants its output in
+    order. With `deliver_after_commands`, what a command queued (an announcement) is delivered right
+    after it from this process instead of at the scheduler's next round (by `deliveries`, made here
+    unless given; the delivery lock keeps that to one deliverer).
     """
     import handlers
 
     database = database or Database(settings.database_url)
+    runner = runner or BackgroundRunner()
     if client is None:
         client = create_web_client(settings)
     elif client.token is None:
@@ -51,7 +61,8 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
-        process_before_response=process_before_response,
+        # The answer is made in the request thread, with no polling for it; see bot/afterwards.py.
+        process_before_response=True,
         logger=logging.getLogger("rapport.bolt"),
     )
 
@@ -61,11 +72,17 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
         deliver_soon = lambda: None  # noqa: E731
 
     @app.middleware
-    def provide_services(context: BoltContext, next) -> None:  # noqa: A002 (Bolt's name)
+    def provide_services(context: BoltContext, next) -> BoltResponse | None:  # noqa: A002 (Bolt's name)
         context["db"] = database
         context["settings"] = settings
         context["deliver_soon"] = deliver_soon
-        next()
+        context[AFTERWARDS] = afterwards = Afterwards(runner)
+        if context.get(STARTED_BY_TRANSPORT):  # the front door starts it once the answer is written
+            return next()
+        try:
+            return next()
+        finally:
+            afterwards.start()
 
     @app.middleware
     def once_per_event(body: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: A002
@@ -106,10 +123,45 @@ class ImmediateDelivery:
             logger.exception("Immediate delivery failed; the scheduler will deliver")
 
 
-def handle_unexpected_error(error: Exception, body: dict, respond, logger: logging.Logger) -> None:
-    """The one place the unexpected ends up: logged with its traceback, and the user told."""
-    logger.error("Unhandled error in a listener: %s", error, exc_info=error)
-    if body.get("response_url"):
-        respond(response_type="ephemeral", replace_original=False,
-                text=":boom: Something went wrong on our side and nothing was saved. Please try again; "
-                     "if it keeps failing, tell the Rapport admins.")
+DATABASE_BUSY = ("Rapport's database did not answer in time, so nothing was saved. Please try again in a "
+                 "minute.")
+SOMETHING_WRONG = ("Something went wrong on our side and nothing was saved. Please try again; if it keeps "
+                   "failing, tell the Rapport admins.")
+
+
+def handle_unexpected_error(error: Exception, body: dict, context: BoltContext, logger: logging.Logger) -> BoltResponse:
+    """The one place the unexpected ends up: logged with its traceback, and the user told on the surface
+    they used (the reply to a command, the modal itself, a message through the response_url)."""
+    unavailable = isinstance(error, OperationalError | InterfaceError | SQLAlchemyTimeoutError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
+    if unavailable:
+        logger.error("The database did not answer: %s", error.__class__.__name__)
+    else:
+        logger.error("Unhandled error in a listener: %s", error, exc_info=error)
+    text = (":hourglass: " if unavailable else ":boom: ") + (DATABASE_BUSY if unavailable else SOMETHING_WRONG)
+    return error_answer(body, text, context.get(AFTERWARDS))
+
+
+def error_answer(body: dict, text: str, afterwards: Afterwards | None) -> BoltResponse:
+    message = Message(text=text, blocks=[section(text)])
+    kind = body.get("type") if isinstance(body, dict) else None
+    if kind == "view_submission":
+        view = body.get("view")
+        inputs = [b.get("block_id") for b in (view.get("blocks") or [] if isinstance(view, dict) else [])
+                  if isinstance(b, dict) and b.get("type") == "input"]
+        if inputs:  # the form stays open with what the user typed, the error under its first field
+            return _json({"response_action": "errors", "errors": {inputs[0]: text[:2000]}})
+        return _json({"response_action": "update", "view": result_view("Rapport", message)})
+    if kind == "block_suggestion":
+        return _json({"options": []})
+    if kind is None and body.get("command"):
+        return _json({"response_type": "ephemeral", **message.as_kwargs()})
+    url = body.get("response_url")
+    if isinstance(url, str) and afterwards is not None:  # buttons, shortcuts: the answer is an empty 200
+        afterwards.add(lambda: WebhookClient(url, timeout=5).send(response_type="ephemeral", replace_original=False,
+                                                                  **message.as_kwargs()))
+    return BoltResponse(status=200, body="")
+
+
+def _json(payload: dict) -> BoltResponse:
+    return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})

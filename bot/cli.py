@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -63,8 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     console.set_defaults(handler=_console)
 
     manifest = commands.add_parser("manifest", help="print the Slack app manifest (JSON)")
-    manifest.add_argument("--url", help="public base URL for HTTP mode (default: Socket Mode)")
-    manifest.add_argument("--name", default="Rapport", help="the app's name in Slack")
+    manifest.add_argument("--url", type=_manifest_check("check_url"),
+                          help="public https:// base URL for HTTP mode (default: Socket Mode)")
+    manifest.add_argument("--name", default="Rapport", type=_manifest_check("check_name"),
+                          help="the app's name in Slack, at most 35 characters (default: Rapport)")
     manifest.set_defaults(handler=_manifest)
 
     db = commands.add_parser("db", help="database migrations")
@@ -86,8 +89,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import create_app
     from bot.db import Database
 
-    database = Database(settings.database_url)
-    database.upgrade()
+    # Two engines, two sets of timeouts: Slack's requests give up in ~2 s (Slack waits 3), the scheduler and
+    # the delivery worker are patient (see bot.db.session).
+    database = Database(settings.database_url, purpose="requests")
+    jobs_database = Database.for_jobs(settings.database_url)
+    jobs_database.upgrade()
     try:
         app = create_app(settings, database=database)
     except BoltError as error:
@@ -97,22 +103,25 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"rapport: could not reach Slack at {settings.slack_api_url}: {error}", file=sys.stderr)
         return 1
     from bot.runtime import configure
-    from bot.scheduler import start_in_thread
+    from bot.scheduler import SchedulerState, start_in_thread
 
-    runtime = configure(settings, database)
+    runtime = configure(settings, jobs_database)
+    scheduler = SchedulerState()  # "off" unless the scheduler runs in this process; /healthz shows it
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         if not args.no_scheduler:
-            start_in_thread(runtime)
+            start_in_thread(runtime, scheduler)
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0
     from bot.server import serve, wsgi_app
 
     database.dispose()  # no pooled connection may cross gunicorn's fork
+    jobs_database.dispose()
     # The scheduler starts in the worker process, after the fork (threads do not survive a fork).
-    on_worker_start = None if args.no_scheduler else (lambda: start_in_thread(runtime))
-    serve(wsgi_app(app, database), settings.port, on_worker_start=on_worker_start)
+    on_worker_start = None if args.no_scheduler else (lambda: start_in_thread(runtime, scheduler))
+    serve(wsgi_app(app, database, settings.slack_signing_secret or "", scheduler), settings.port,
+          on_worker_start=on_worker_start)
     return 0
 
 
@@ -128,12 +137,13 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import configure
     from bot.scheduler import SchedulerConflict, run_scheduler
 
-    database = Database(settings.database_url)
+    database = Database.for_jobs(settings.database_url)
     database.upgrade()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
+        # Database errors never end it: it logs, backs off, reconnects and stands for election again.
         run_scheduler(configure(settings, database), stop)
     except SchedulerConflict as conflict:
         print(f"rapport scheduler: {conflict}", file=sys.stderr)
@@ -168,7 +178,7 @@ def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
         print("rapport jobs run is missing SLACK_BOT_TOKEN (it posts to Slack); --dry-run needs none.",
               file=sys.stderr)
         return 2
-    database = Database(settings.database_url)
+    database = Database.for_jobs(settings.database_url)
     database.upgrade()
     configure(settings, database)
     print(run_by_hand(spec, now=now, dry_run=args.dry_run, max_delivery_seconds=300))
@@ -220,6 +230,20 @@ def _console(settings: Settings, args: argparse.Namespace) -> int:
 
     logging.getLogger().setLevel(logging.WARNING)
     return console.run(settings, demo=args.demo, user=args.user)
+
+
+def _manifest_check(check: str) -> Callable[[str], str]:
+    """An argparse `type` for --url and --name: what Slack would refuse is refused at once (exit code 2)."""
+
+    def checked(value: str) -> str:
+        from bot import manifest
+
+        try:
+            return getattr(manifest, check)(value)
+        except manifest.ManifestError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return checked
 
 
 def _manifest(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,15 +8,27 @@
   tells whether it arrived. Found: sent. Not found: due again, with exponential backoff and jitter.
 - Permanent errors (channel_not_found, is_archived, not_in_channel after one conversations.join, ...):
   the row is failed with the reason, and the managers channel is told once.
-Only the holder of the "delivery" lock delivers, so any "sending" row it finds was left by a process
-that died or gave up.
+Ownership is explicit. Only the holder of the "delivery" lock delivers, and each row it posts is claimed
+first, atomically: `claimed_by` (this worker instance) and `lease_until` (now + LEASE_SECONDS, comfortably
+longer than the Web API client's timeout). Before each post the worker checks that it still holds the
+lock (if not, it gives its unposted claim back and stops the run: another process delivers now) and
+renews its claim; a cancelled or taken-over row is not posted. Every later change of the row is made
+only `WHERE claimed_by = <this worker>`, and clears the claim. Another deliverer reconciles a "sending"
+row only when nobody has a live claim on it: no claim, an expired lease, or a claimant known to be dead
+(a process of this machine that no longer exists, or this very worker in an earlier run). So a
+deliverer that lost its lock while Slack was still answering its post is never raced over that row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import os
 import random
+import secrets
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,19 +37,25 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.blocks import Message
 from bot.blocks import text as t
 from bot.blocks.layout import context, section
 from bot.db import Database
 from bot.db.models import FAILED, PENDING, SENDING, SENT, OutboxMessage, utcnow
-from bot.locks import try_acquire
+from bot.delivery_failures import after_failure
+from bot.locks import HeldLock, describe, try_acquire
 from bot.services.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
 METADATA_EVENT = "rapport_outbox"
 DELIVERY_LOCK = "delivery"
+# How long a claim on a row holds. The worker renews it right before each post, and the post ends (answered,
+# failed or timed out) within the Web API client's timeout (15 s for the delivery client), so a live lease
+# means "someone may be posting this right now". Only then may another deliverer look at the row.
+LEASE_SECONDS = 60.0
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 PERMANENT_HINTS = {
     "channel_not_found": "the channel does not exist or the bot cannot see it",
@@ -52,13 +70,17 @@ class DeliveryReport:
     failed: int = 0
     retrying: int = 0
     reconciled: int = 0
+    claimed_elsewhere: int = 0  # rows another live deliverer is posting: left alone
     skipped: bool = False  # another process holds the delivery lock
+    lock_lost: bool = False  # the run stopped: this process no longer held the delivery lock
 
     def __str__(self) -> str:
         if self.skipped:
             return "another process is delivering; nothing done here"
         return (f"{self.sent} delivered, {self.retrying} waiting to retry, {self.failed} failed"
-                + (f", {self.reconciled} confirmed after a restart" if self.reconciled else ""))
+                + (f", {self.reconciled} confirmed after a restart" if self.reconciled else "")
+                + (f", {self.claimed_elsewhere} being posted by another deliverer" if self.claimed_elsewhere else "")
+                + ("; stopped: the delivery lock was lost, another process delivers" if self.lock_lost else ""))
 
 
 @dataclass(frozen=True)
@@ -67,11 +89,61 @@ class _Due:
     channel_id: str
 
 
+class _LockLost(Exception):
+    """This process no longer holds the delivery lock: the run stops."""
+
+
+def _this_machine() -> str | None:
+    """Names this machine and PID namespace, so a claim's pid can be checked here; None where it can't be
+    (then only the lease ends a claim)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+        with open("/proc/sys/kernel/random/boot_id") as boot:
+            boot_id = boot.read().strip()
+    except OSError:
+        return None
+    return hashlib.blake2b(f"{socket.gethostname()}|{boot_id}|{namespace}".encode(), digest_size=5).hexdigest()
+
+
+_MACHINE = _this_machine()
+
+
+def worker_identity(pid: int | None = None) -> str:
+    """A claimant's name, unique per worker instance: host, pid, machine, random (at most 64 characters)."""
+    host = socket.gethostname().split(".")[0][:20].replace(":", "-") or "host"
+    return f"{host}:{os.getpid() if pid is None else pid}:{_MACHINE or '-'}:{secrets.token_hex(4)}"
+
+
+def claimant_is_dead(claimed_by: str) -> bool:
+    """True only if certain: a process of this machine (same PID namespace) that no longer exists."""
+    parts = claimed_by.split(":")
+    if len(parts) != 4 or _MACHINE is None or parts[2] != _MACHINE or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # another worker of this process: alive as far as anyone can tell
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie posts nothing any more
+    except (OSError, IndexError):
+        return False
+
+
 class DeliveryWorker:
     def __init__(self, database: Database, client: WebClient, *, managers_channel: str | None = None,
                  per_channel_interval: float = 1.0, max_attempts: int = 12, base_backoff: float = 2.0,
-                 max_backoff: float = 900.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 max_backoff: float = 900.0, lease_seconds: float = LEASE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        client_timeout = getattr(client, "timeout", None) or 0
+        if lease_seconds <= client_timeout:
+            raise ValueError(f"the lease ({lease_seconds}s) must be longer than the Web API client's timeout "
+                             f"({client_timeout}s): a post must end before its claim does")
         self.database = database
         self.client = client
         self.managers_channel = managers_channel
@@ -79,8 +151,11 @@ class DeliveryWorker:
         self.max_attempts = max_attempts
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
+        self.lease = dt.timedelta(seconds=lease_seconds)
         self.clock = clock
         self.sleep = sleep
+        self.identity = worker_identity()
+        self._running = threading.Lock()  # one run at a time per worker: its claims from earlier runs are dead
         self._ready_at: dict[str, float] = {}  # channel -> when (clock) it may get its next post
         self._joined: set[str] = set()
 
@@ -88,27 +163,40 @@ class DeliveryWorker:
     def deliver(self, *, max_seconds: float = 50.0) -> DeliveryReport:
         """Deliver what is due, for at most `max_seconds` (what is left waits for the next run)."""
         report = DeliveryReport()
-        lock = try_acquire(self.database, DELIVERY_LOCK)
-        if lock is None:
+        if not self._running.acquire(blocking=False):
             report.skipped = True
             return report
         try:
-            self._reconcile_orphans(report)
-            deadline = self.clock() + max_seconds
-            while self.clock() < deadline:
-                due = self._due()
-                if not due:
-                    break
-                ready = [row for row in due if self._ready_at.get(row.channel_id, 0.0) <= self.clock()]
-                if not ready:
-                    wake = min(self._ready_at[row.channel_id] for row in due)
-                    self.sleep(max(0.0, min(wake, deadline) - self.clock()))
-                    continue
-                for row in ready:
-                    self._deliver_one(row, report)
+            lock = try_acquire(self.database, DELIVERY_LOCK)
+            if lock is None:
+                report.skipped = True
+                return report
+            try:
+                self._run(lock, report, max_seconds)
+            except _LockLost:
+                report.lock_lost = True
+                logger.error("Delivery stopped: this process lost the delivery lock (its database connection "
+                             "was closed); claims not posted were given back, another process delivers them")
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            self._running.release()
         return report
+
+    def _run(self, lock: HeldLock, report: DeliveryReport, max_seconds: float) -> None:
+        self._reconcile_orphans(lock, report)
+        deadline = self.clock() + max_seconds
+        while self.clock() < deadline:
+            due = self._due()
+            if not due:
+                break
+            ready = [row for row in due if self._ready_at.get(row.channel_id, 0.0) <= self.clock()]
+            if not ready:
+                wake = min(self._ready_at[row.channel_id] for row in due)
+                self.sleep(max(0.0, min(wake, deadline) - self.clock()))
+                continue
+            for row in ready:
+                self._deliver_one(lock, row, report)
 
     def _due(self) -> list[_Due]:
         """Per channel, its oldest pending row if that one is due: a channel's messages keep their order.
@@ -132,22 +220,66 @@ class DeliveryWorker:
         return [_Due(row_id, channel) for channel, (row_id, status, when) in first.items()
                 if status == PENDING and when <= now]
 
+    # -- claims ----------------------------------------------------------------------------------
+    def _mine(self):
+        return OutboxMessage.claimed_by == self.identity
+
+    def _may_post(self, lock: HeldLock, row_id: int) -> bool:
+        """Right before a post: still the deliverer (else give the claim back and stop the run), and the
+        claim still stands (not cancelled, not taken over); renewed, so the post ends within it."""
+        if not lock.is_held():
+            self._give_back(row_id)
+            raise _LockLost
+        now = utcnow()
+        with self.database.transaction() as session:
+            renewed = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id, OutboxMessage.status == SENDING, self._mine(),
+                       OutboxMessage.lease_until > now)
+                .values(lease_until=now + self.lease)
+            ).rowcount
+        if not renewed:
+            logger.warning("Outbox #%s changed after this worker claimed it (cancelled?); not posted", row_id)
+        return bool(renewed)
+
+    def _give_back(self, row_id: int) -> None:
+        """An unposted claim back to pending, as if never tried. If the database can't be told, the lease
+        runs out and the row is checked in Slack, then posted, by whoever delivers then."""
+        try:
+            with self.database.transaction() as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id, OutboxMessage.status == SENDING, self._mine())
+                    .values(status=PENDING, claimed_by=None, lease_until=None, claimed_at=None,
+                            attempts=OutboxMessage.attempts - 1))
+        except SQLAlchemyError as error:
+            logger.warning("Could not give back outbox #%s (%s); its lease will expire", row_id, describe(error))
+
+    def _release(self, row_id: int) -> None:
+        """Let go of a claim without changing anything else (the row stays "sending", to be checked)."""
+        with self.database.transaction() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine())
+                            .values(claimed_by=None, lease_until=None))
+
     # -- one message -----------------------------------------------------------------------------
-    def _deliver_one(self, due: _Due, report: DeliveryReport) -> None:
+    def _deliver_one(self, lock: HeldLock, due: _Due, report: DeliveryReport) -> None:
+        now = utcnow()
         with self.database.transaction() as session:
             claimed = session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == due.id, OutboxMessage.status == PENDING)
-                .values(status=SENDING, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+                .values(status=SENDING, claimed_at=now, claimed_by=self.identity, lease_until=now + self.lease,
+                        attempts=OutboxMessage.attempts + 1)
             ).rowcount
             row = session.get(OutboxMessage, due.id) if claimed else None
         if row is None:
             return  # another deliverer took it
-        payload = _payload(row)
         # Committed as "sending" before the call: a crash from here on is reconciled, never re-posted blindly.
         self._ready_at[due.channel_id] = self.clock() + self.per_channel_interval
+        if not self._may_post(lock, row.id):
+            return
         try:
-            response = self.client.chat_postMessage(**payload)
+            response = self.client.chat_postMessage(**_payload(row))
         except SlackApiError as error:
             self._api_error(row, error, report)
             return
@@ -185,15 +317,23 @@ class DeliveryWorker:
             return False
 
     # -- reconciling what may have been posted ---------------------------------------------------
-    def _reconcile_orphans(self, report: DeliveryReport) -> None:
+    def _reconcile_orphans(self, lock: HeldLock, report: DeliveryReport) -> None:
+        """Rows left "sending" that nobody is posting now: asked about in Slack, then sent, due or failed."""
         with self.database.transaction() as session:
             orphans = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == SENDING)
                                            .order_by(OutboxMessage.id)))
         for row in orphans:
-            if row.next_attempt_at > utcnow() and row.error:
+            now = utcnow()
+            if row.next_attempt_at > now and row.error:
                 continue  # an unconfirmed post waits for its backoff before being checked again
+            if not self._take_over(row, now, report):
+                continue
+            if not lock.is_held():
+                self._release(row.id)
+                raise _LockLost
             found = self._find_posted(row)
             if found is _UNKNOWN:
+                self._release(row.id)
                 continue
             if found:
                 self._mark_sent(row.id, found)
@@ -202,6 +342,26 @@ class DeliveryWorker:
                 self._fail(row.id, f"gave up after {row.attempts} attempts: {row.error or 'no answer'}", report)
             else:
                 self._requeue(row.id, delay=0.0, error=row.error, refund_attempt=False)
+
+    def _take_over(self, row: OutboxMessage, now: dt.datetime, report: DeliveryReport) -> bool:
+        """Claim a "sending" row for checking, unless someone alive may still be posting it."""
+        previous = row.claimed_by
+        ownerless = (previous is None or previous == self.identity  # this worker's earlier run is over
+                     or claimant_is_dead(previous))
+        if not ownerless and row.lease_until is not None and row.lease_until > now:
+            report.claimed_elsewhere += 1
+            return False
+        condition = [OutboxMessage.id == row.id, OutboxMessage.status == SENDING,
+                     OutboxMessage.claimed_by.is_(None) if previous is None else OutboxMessage.claimed_by == previous]
+        if not ownerless:  # as read: the lease has run out (and a lease can't be renewed once it has)
+            condition.append(or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
+        with self.database.transaction() as session:
+            taken = session.execute(update(OutboxMessage).where(*condition)
+                                    .values(claimed_by=self.identity, lease_until=now + self.lease)).rowcount
+        if taken and previous not in (None, self.identity):
+            logger.warning("Outbox #%s was left \"sending\" by %s; checking whether it reached Slack", row.id,
+                           previous)
+        return bool(taken)
 
     def _find_posted(self, row: OutboxMessage):
         """The ts of the message if Slack has it, None if not, _UNKNOWN if Slack can't say now."""
@@ -226,31 +386,38 @@ class DeliveryWorker:
             # Never post twice: if Slack can't tell us, a person decides (`rapport outbox retry`).
             self._fail(row.id, f"could not check whether it was posted ({error.response.get('error')}); "
                                "check the channel, then `rapport outbox retry` if it is missing", None)
-            return _UNKNOWN
+            return _UNKNOWN  # settled: failed (and the claim with it)
         except (SlackClientError, OSError):
             return _UNKNOWN
 
-    # -- row transitions -------------------------------------------------------------------------
+    # -- row transitions: each only while this worker's claim stands, and each ends the claim -------
     def _mark_sent(self, row_id: int, ts: str | None) -> None:
         with self.database.transaction() as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
-                            .values(status=SENT, slack_ts=ts, sent_at=utcnow(), error=None))
+            marked = session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine())
+                .values(status=SENT, slack_ts=ts, sent_at=utcnow(), error=None, claimed_by=None,
+                        lease_until=None)).rowcount
+        if not marked:
+            logger.warning("Outbox #%s was posted (ts %s), but the row changed meanwhile (cancelled?); left as is",
+                           row_id, ts)
 
     def _requeue(self, row_id: int, *, delay: float, error: str | None, refund_attempt: bool) -> None:
         """Due again after `delay`; a refunded attempt (rate limited, joined the channel) doesn't count."""
-        values: dict[str, Any] = {"status": PENDING, "error": error,
+        values: dict[str, Any] = {"status": PENDING, "error": error, "claimed_by": None, "lease_until": None,
                                   "next_attempt_at": utcnow() + dt.timedelta(seconds=delay)}
         if refund_attempt:
             values["attempts"] = OutboxMessage.attempts - 1
         with self.database.transaction() as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine()).values(**values))
 
     def _unconfirmed(self, row_id: int, error: str, report: DeliveryReport) -> None:
-        """The post may have arrived: stays "sending" until reconciled, after a backoff."""
+        """The post may have arrived: stays "sending", unclaimed, and is checked in Slack after a backoff."""
         with self.database.transaction() as session:
-            row = session.get(OutboxMessage, row_id)
-            row.error = error
-            row.next_attempt_at = utcnow() + dt.timedelta(seconds=self._backoff(row.attempts))
+            attempts = session.scalar(select(OutboxMessage.attempts).where(OutboxMessage.id == row_id))
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine())
+                .values(error=error, claimed_by=None, lease_until=None,
+                        next_attempt_at=utcnow() + dt.timedelta(seconds=self._backoff(attempts or 1))))
         report.retrying += 1
         logger.warning("Outbox #%s not confirmed (%s); will check and retry", row_id, error)
 
@@ -260,12 +427,17 @@ class DeliveryWorker:
 
     def _fail(self, row_id: int, reason: str, report: DeliveryReport | None) -> None:
         with self.database.transaction() as session:
+            failed = session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine())
+                .values(status=FAILED, error=reason, claimed_by=None, lease_until=None)).rowcount
+            if not failed:
+                return
             row = session.get(OutboxMessage, row_id)
-            row.status, row.error = FAILED, reason
             logger.error("Outbox #%s to %s failed: %s", row.id, row.channel_id, reason)
             if self.managers_channel and row.channel_id != self.managers_channel:
                 enqueue(session, team_id=row.team_id, dedupe_key=f"outbox-failed:{row.id}",
                         channel_id=self.managers_channel, message=failure_notice(row), source="delivery")
+            after_failure(session, row)
         if report is not None:
             report.failed += 1
 

@@ -4,6 +4,7 @@ the modals and the console, so that every surface does exactly the same thing.""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import singledispatch
 from zoneinfo import ZoneInfo
 
@@ -37,17 +38,29 @@ from bot.services import interactions as interaction_service
 from bot.services import status as status_service
 
 
+@dataclass(frozen=True)
+class SourceMessage:
+    channel_id: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
+class LinkWanted:
+    interaction_id: int
+    message: SourceMessage
+
+
 class Context:
     """What every command needs besides its own arguments."""
 
     def __init__(self, session: Session, actor: Actor, default_zone: ZoneInfo, *,
-                 now: dt.datetime | None = None, permalink: str | None = None) -> None:
+                 now: dt.datetime | None = None, source_message: SourceMessage | None = None) -> None:
         self.session = session
         self.actor = actor
         self.default_zone = default_zone
         self.now = now or dt.datetime.now(dt.UTC)
-        self.permalink = permalink
-        self.queued = False  # the command queued messages in the outbox: deliver soon
+        self.source_message = source_message  # the Slack message being logged (message shortcut)
+        self.links_wanted: list[LinkWanted] = []  # interactions whose message link is fetched after the answer
 
     def client(self, reference: str, *, allow_archived: bool = False) -> Client:
         return client_service.resolve_client(self.session, self.actor.team_id, reference,
@@ -60,10 +73,8 @@ class Context:
         """Queue a post to the client's internal channel (none set: nothing is queued)."""
         if not client.internal_channel_id:
             return False
-        queued = outbox.enqueue(self.session, team_id=self.actor.team_id, dedupe_key=dedupe_key,
-                                channel_id=client.internal_channel_id, message=message, source=source)
-        self.queued = self.queued or queued
-        return queued
+        return outbox.enqueue(self.session, team_id=self.actor.team_id, dedupe_key=dedupe_key,
+                              channel_id=client.internal_channel_id, message=message, source=source)
 
 
 def execute(command: Command, ctx: Context) -> Message:
@@ -134,8 +145,10 @@ def _(command: LogInteraction, ctx: Context) -> Message:
         today=today,
         contact_name=command.contact,
         next_contact_on=command.next.resolve(today) if command.next else None,
-        permalink=ctx.permalink,
     )
+    if ctx.source_message:
+        ctx.session.flush()
+        ctx.links_wanted.append(LinkWanted(interaction.id, ctx.source_message))
     return replies.interaction_logged(client, interaction, today)
 
 
@@ -177,6 +190,20 @@ def mark_change_told(ctx: Context, change_id: int, *, how: str | None = None, te
     outbox.cancel_pending(ctx.session, ctx.actor.team_id, list(change_service.followup_keys(change.id)))
     if notify:
         ctx.post(client, f"change:{change.id}:told", change_blocks.told_notice(change, client), "schedule-change")
+    return change, client
+
+
+def send_to_client(ctx: Context, change_id: int, text: str) -> tuple[ScheduleChange, Client]:
+    """The owner's message to the client: marked told with exactly this text, and queued for the client's
+    shared channel in the same transaction (the outbox posts it once, even if Slack is slow or down).
+    Without a shared channel the text is recorded, to be sent some other way."""
+    change, client = change_to_tell(ctx, change_id)
+    if not client.shared_channel_id:
+        mark_change_told(ctx, change.id, how="drafted in Rapport; to be sent outside Slack", text=text)
+        return change, client
+    mark_change_told(ctx, change.id, how="message sent to the client's shared channel", text=text)
+    outbox.enqueue(ctx.session, team_id=ctx.actor.team_id, dedupe_key=change_service.client_message_key(change),
+                   channel_id=client.shared_channel_id, message=Message(text=text), source=outbox.CLIENT_MESSAGE)
     return change, client
 
 
@@ -222,18 +249,17 @@ def open_form(name: str, ctx: Context, metadata: dict, *, summary: str | None = 
 
     if name == "client add":
         return modals.client_add_modal(metadata)
-    clients = client_service.list_clients(ctx.session, ctx.actor.team_id)
-    if not clients:
+    if not client_service.has_clients(ctx.session, ctx.actor.team_id):
         raise UserError("There are no clients yet. Add one first: `/cmo client add <name>`.",
                         usage=USAGE["client add"])
     if name == "client set":
-        return modals.client_set_modal(clients, metadata)
+        return modals.client_set_modal(metadata)
     if name == "client archive":
-        return modals.client_archive_modal(clients, metadata)
+        return modals.client_archive_modal(metadata)
     if name == "history":
-        return modals.history_modal(clients, metadata)
+        return modals.history_modal(metadata)
     if name == "delay":
-        return modals.delay_modal(clients, metadata)
+        return modals.delay_modal(metadata)
     if name == "told":
         untold = [c for changes in change_service.open_changes_by_client(ctx.session, ctx.actor.team_id).values()
                   for c in changes]
@@ -244,8 +270,7 @@ def open_form(name: str, ctx: Context, metadata: dict, *, summary: str | None = 
         return modals.told_modal(sorted(untold, key=lambda c: c.id), {c.id: c for c in everyone}, metadata)
     if name == "log":
         # A message from a client's own channel most likely concerns that client.
-        selected = next((c for c in clients if channel_id and channel_id in
-                         (c.internal_channel_id, c.shared_channel_id)), None)
+        selected = client_service.client_of_channel(ctx.session, ctx.actor.team_id, channel_id) if channel_id else None
         today = ctx.today_for(selected) if selected else ctx.now.astimezone(ctx.default_zone).date()
-        return modals.log_modal(clients, metadata, today=today, summary=summary, selected=selected)
+        return modals.log_modal(metadata, today=today, summary=summary, selected=selected)
     raise ValueError(f"no form for {name!r}")

@@ -3,7 +3,8 @@
 `rapport console` points the bot at it so the real app and handlers run with no Slack at hand; the
 tests point the bot at it too and read what it recorded. It answers the methods Rapport calls the way
 Slack documents them, records every call, and can be told to fail (HTTP errors, 429 with
-Retry-After, Slack errors such as `channel_not_found`, dropped connections).
+Retry-After, Slack errors such as `channel_not_found`, dropped connections), to be slow, or to hold a
+call unprocessed until the test releases it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,32 @@ class ApiCall:
     at: float = field(default_factory=time.monotonic)
 
 
+class Hold:
+    """A call Slack has received but not yet processed: it waits until the test releases it (at the latest
+    after `limit` seconds, so a forgotten hold never wedges the server), then is done and answered."""
+
+    def __init__(self, method: str, limit: float) -> None:
+        self.method = method
+        self.limit = limit
+        self.arrived = threading.Event()
+        self.args: dict[str, Any] | None = None
+        self._released = threading.Event()
+
+    def wait_arrived(self, timeout: float = 10.0) -> bool:
+        """True once the held call has reached Slack."""
+        return self.arrived.wait(timeout)
+
+    def release(self) -> None:
+        self._released.set()
+
+    def _arrive(self, args: dict[str, Any]) -> None:
+        self.args = args
+        self.arrived.set()
+
+    def _wait(self) -> None:
+        self._released.wait(self.limit)
+
+
 @dataclass
 class Fault:
     status: int = 200
@@ -38,6 +65,7 @@ class Fault:
     retry_after: int | None = None
     drop: bool = False  # close the connection without answering
     delay: float = 0.0  # do the work (a post lands in the channel), then wait this long before answering
+    hold: Hold | None = None  # wait for the test's release before doing the work, then answer
 
 
 class LocalSlack:
@@ -47,6 +75,7 @@ class LocalSlack:
         self.calls: list[ApiCall] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._holds: list[Hold] = []
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -62,6 +91,10 @@ class LocalSlack:
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            holds = list(self._holds)
+        for hold in holds:
+            hold.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -111,6 +144,16 @@ class LocalSlack:
         with self._lock:
             for _ in range(times):
                 self._faults[method].append(Fault(delay=seconds))
+
+    def hold(self, method: str, *, limit: float = 60.0) -> Hold:
+        """Hold the next call to `method` as Slack still processing it: the call is recorded when it
+        arrives, but its work (a post landing in the channel, visible to conversations.history) and its
+        answer wait until `release()` (or `limit` seconds). Faults queued before this one apply first."""
+        hold = Hold(method, limit)
+        with self._lock:
+            self._holds.append(hold)
+            self._faults[method].append(Fault(hold=hold))
+        return hold
 
     def pass_through(self, method: str, *, times: int = 1) -> None:
         """Let the next `times` calls succeed before the faults queued after this (e.g. every 3rd post fails)."""
@@ -206,6 +249,10 @@ def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 self.connection.close()
                 return None
             slack._record(method, args, token)
+            if fault and fault.hold:
+                fault.hold._arrive(args)
+                fault.hold._wait()
+                return self._send(200, slack.answer(method, args))
             if fault and (fault.delay or fault.status == 0):
                 answer = slack.answer(method, args)
                 time.sleep(fault.delay)

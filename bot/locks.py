@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database
 
@@ -39,25 +39,50 @@ class HeldLock:
 
 
 class AdvisoryLock(HeldLock):
+    """Held as long as its connection lives. Once the connection is found broken the lock counts as lost
+    for good: a new connection (SQLAlchemy reconnects transparently) would not hold it."""
+
+    _HELD = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                 "AND pid = pg_backend_pid() AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid) "
+                 "AND objsubid = 1)")
+
     def __init__(self, name: str, connection: Connection, key: int) -> None:
         self.name, self._connection, self._key = name, connection, key
+        self._lost = self._released = False
 
     def is_held(self) -> bool:
-        try:
-            self._connection.execute(text("SELECT 1"))
-            self._connection.commit()
-            return True
-        except DBAPIError:
+        """Asks PostgreSQL whether this connection still holds the lock; never raises."""
+        if self._lost or self._released:
             return False
+        high, low = (self._key >> 32) & 0xFFFFFFFF, self._key & 0xFFFFFFFF
+        try:
+            held = bool(self._connection.execute(self._HELD, {"high": high, "low": low}).scalar())
+            self._connection.commit()
+        except SQLAlchemyError as error:
+            logger.warning("The %s lock's database connection is gone (%s)", self.name, describe(error))
+            held = False
+        if not held:
+            self._lost = True
+        return held
 
     def release(self) -> None:
+        """Unlock and give the connection back; never raises (a dead connection took the lock with it)."""
+        if self._released:
+            return
+        self._released = True
         try:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
-            self._connection.commit()
-        except DBAPIError:
-            pass  # the connection is gone, and the lock with it
-        finally:
+            if not self._lost:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
+                self._connection.commit()
+        except SQLAlchemyError:
+            self._lost = True
+        try:
+            if self._lost:
+                # Never back into the pool while it might still hold the lock: closing it for good releases it.
+                self._connection.invalidate()
             self._connection.close()
+        except SQLAlchemyError:
+            pass
 
 
 class FileLock(HeldLock):
@@ -99,16 +124,26 @@ def lock_file(database: Database, name: str) -> Path | None:
     return Path(f"{path}.{name}.lock")
 
 
+def _advisory_key(connection: Connection, name: str) -> int:
+    # Advisory locks belong to the whole database: deployments (or test runs) in separate schemas of one
+    # database must not elect one another, so the schema is part of the key.
+    schema = connection.execute(text("SELECT current_schema()")).scalar()
+    return advisory_key(name if schema in (None, "public") else f"{schema}:{name}")
+
+
 def try_acquire(database: Database, name: str) -> HeldLock | None:
-    """The lock if nobody holds it, else None (never waits)."""
+    """The lock if nobody holds it, else None (never waits). Raises SQLAlchemyError if the database can't
+    be reached, OSError if SQLite's lock file can't be opened."""
     if database.engine.dialect.name == "postgresql":
         connection = database.engine.connect()
-        # Advisory locks belong to the whole database: deployments (or test runs) in separate schemas of one
-        # database must not elect one another, so the schema is part of the key.
-        schema = connection.execute(text("SELECT current_schema()")).scalar()
-        key = advisory_key(name if schema in (None, "public") else f"{schema}:{name}")
-        acquired = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
-        connection.commit()  # the lock belongs to the session, not to this transaction
+        try:
+            key = _advisory_key(connection, name)
+            acquired = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+            connection.commit()  # the lock belongs to the session, not to this transaction
+        except BaseException:
+            connection.invalidate()  # whatever happened, this connection must not carry a lock into the pool
+            connection.close()
+            raise
         if acquired:
             return AdvisoryLock(name, connection, key)
         connection.close()
@@ -125,6 +160,23 @@ def try_acquire(database: Database, name: str) -> HeldLock | None:
     os.ftruncate(descriptor, 0)
     os.write(descriptor, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
     return FileLock(name, descriptor)
+
+
+def advisory_holder(database: Database, name: str) -> int | None:
+    """PostgreSQL: the backend pid of the connection holding the lock, None if nobody holds it."""
+    with database.engine.connect() as connection:
+        key = _advisory_key(connection, name)
+        return connection.execute(text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = CAST(:high AS oid) "
+            "AND objid = CAST(:low AS oid) AND objsubid = 1"),
+            {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF}).scalar()
+
+
+def describe(error: BaseException) -> str:
+    """One line about a database error, for logs: its kind and its first line (no SQL, no traceback)."""
+    original = getattr(error, "orig", None) or error
+    first_line = (str(original).strip().splitlines() or [""])[0]
+    return f"{original.__class__.__name__}: {first_line}"[:300]
 
 
 def holder(database: Database, name: str) -> str:

@@ -8,36 +8,40 @@ from collections.abc import Callable, Iterable
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database
+from bot.frontdoor import SlackEndpoint
+from bot.health import check
+from bot.scheduler import SchedulerState
 
 logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 
-def wsgi_app(app: App, database: Database) -> Callable:
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+def wsgi_app(app: App, database: Database, signing_secret: str,
+             scheduler: SchedulerState | None = None) -> Callable:
+    """`database` is the request database (its timeouts keep /healthz prompt); `scheduler` is this process's
+    scheduler state, if it runs one (else /healthz reports "off")."""
+    slack = SlackEndpoint(app, signing_secret)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            return _health(database, start_response)
-        return slack(environ, start_response)
+        path = environ.get("PATH_INFO")
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _health(database, scheduler, start_response)
+        if path == EVENTS_PATH:
+            return slack(environ, start_response)
+        body = json.dumps({"error": "not found"}).encode()
+        start_response("404 Not Found", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     return application
 
 
-def _health(database: Database, start_response: Callable) -> Iterable[bytes]:
-    try:
-        database.ping()
-        status, payload = "200 OK", {"status": "ok"}
-    except SQLAlchemyError as error:
-        logger.warning("Health check: database unreachable: %s", error.__class__.__name__)
-        status, payload = "503 Service Unavailable", {"status": "database unreachable"}
-    body = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+def _health(database: Database, scheduler: SchedulerState | None, start_response: Callable) -> Iterable[bytes]:
+    result = check(database, scheduler)
+    body = json.dumps(result.as_dict()).encode()
+    start_response(result.http_status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 

@@ -4,7 +4,7 @@ from slack_bolt import App
 
 
 def register_all(app: App) -> None:
-    from handlers import actions, commands, events, shortcuts, views
+    from handlers import actions, commands, events, options, shortcuts, views
 
-    for module in (commands, views, shortcuts, actions, events):
+    for module in (commands, views, shortcuts, actions, options, events):
         module.register(app)

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from bot.afterwards import BackgroundRunner
 from bot.app import ImmediateDelivery, create_app
 from bot.config import Settings
 from bot.db import Database
@@ -122,11 +123,13 @@ def settings(database_url, slack) -> Settings:
 def bot(settings, database, slack) -> Iterator[BotServer]:
     """The real endpoint on loopback, driven the way Slack drives it."""
     deliveries = ImmediateDelivery(settings, database)
-    app = create_app(settings, database=database, deliveries=deliveries)
-    server = BotServer(wsgi_app(app, database), SIGNING_SECRET, response_url=slack.response_url("cmd"))
+    runner = BackgroundRunner()
+    app = create_app(settings, database=database, deliveries=deliveries, runner=runner)
+    server = BotServer(wsgi_app(app, database, SIGNING_SECRET), SIGNING_SECRET, response_url=slack.response_url("cmd"))
     yield server
     server.stop()
-    deliveries.close()  # no delivery of this test's may run on into the next one
+    runner.close()  # no follow-up or delivery of this test's may run on into the next one
+    deliveries.close()
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def _block_texts(block: dict[str, Any]) -> list[str]:
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # many simultaneous requests (races) are not reset by the kernel, as with gunicorn
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -161,6 +162,24 @@ class BotServer:
             "token": "legacy-verification-token",
         })
 
+    def suggestions(self, typed: str, *, action_id: str = "client_picker", block_id: str = "client",
+                    user: str = "U0ANA", team: str = "T0ACME") -> list[dict[str, Any]]:
+        """What an external select offers while the user types `typed` (a `block_suggestion`, as Slack posts it)."""
+        response = self.interactive({
+            "type": "block_suggestion",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+            "team": {"id": team, "domain": "acme-cmo"},
+            "api_app_id": "A0RAPPORT",
+            "token": "legacy-verification-token",
+            "container": {"type": "view", "view_id": "V0001"},
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": typed,
+            "view": {"id": "V0001", "type": "modal", "callback_id": "cmo:log", "team_id": team},
+        })
+        assert response.status == 200, response.body
+        return response.json["options"]
+
     def submit_view(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = "U0ANA",
                     team: str = "T0ACME") -> Response:
         """Submit a modal the bot opened, with `values` as {block_id: element state}."""
@@ -181,6 +200,11 @@ class BotServer:
 
 def text_input(value: str) -> dict[str, Any]:
     return {"type": "plain_text_input", "value": value}
+
+
+def external_select(value: str) -> dict[str, Any]:
+    return {"type": "external_select", "selected_option": {"value": value, "text": {"type": "plain_text",
+                                                                                     "text": value}}}
 
 
 def static_select(value: str) -> dict[str, Any]:

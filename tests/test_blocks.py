@@ -522,32 +522,33 @@ MODAL_FIELDS = {
 }
 
 
-def build_modal(name: str, clients: list[Client] | None = None, metadata: dict | None = None, **kwargs) -> dict:
-    clients = clients if clients is not None else [make_client()]
+def build_modal(name: str, metadata: dict | None = None, **kwargs) -> dict:
     metadata = metadata if metadata is not None else {"channel_id": "C0INT"}
     if name == "client add":
         return modals.client_add_modal(metadata)
     if name == "log":
-        return modals.log_modal(clients, metadata, today=kwargs.pop("today", TODAY), **kwargs)
+        return modals.log_modal(metadata, today=kwargs.pop("today", TODAY), **kwargs)
     builder = {"client set": modals.client_set_modal, "client archive": modals.client_archive_modal,
                "history": modals.history_modal}[name]
-    return builder(clients, metadata)
+    return builder(metadata)
 
 
 @pytest.mark.parametrize("name", MODAL_FIELDS)
 def test_modal_inputs_are_named_after_the_command_options(name):
     view = build_modal(name)
     assert list(input_blocks(view)) == MODAL_FIELDS[name]
-    assert all(block["element"]["action_id"] == "value" for block in input_blocks(view).values())
+    # One action_id per kind of input: the client picker's own (its options are loaded as one types).
+    assert all(block["element"]["action_id"] == (modals.CLIENT_PICKER if block_id == "client" else "value")
+               for block_id, block in input_blocks(view).items())
 
 
 @pytest.mark.parametrize("name", MODAL_FIELDS)
 def test_modal_callback_title_and_metadata(name):
-    view = build_modal(name, metadata={"channel_id": "C0INT", "permalink": None})
+    view = build_modal(name, metadata={"channel_id": "C0INT", "message_ts": None})
     assert view["type"] == "modal"
     assert view["callback_id"] == f"cmo:{name}"
     assert len(view["title"]["text"]) <= 24
-    assert json.loads(view["private_metadata"]) == {"channel_id": "C0INT", "permalink": None}
+    assert json.loads(view["private_metadata"]) == {"channel_id": "C0INT", "message_ts": None}
     assert_within_limits(view["blocks"], max_blocks=100)
 
 
@@ -566,16 +567,22 @@ def test_client_set_modal_offers_channel_selects_for_internal_and_shared():
     assert blocks["client"]["optional"] is False
 
 
-def test_client_select_names_clients_in_plain_text_unescaped():
-    view = build_modal("history", [make_client(name=NASTY)])
-    option = input_blocks(view)["client"]["element"]["options"][0]
+def test_client_picker_is_an_external_select_that_asks_as_one_types():
+    element = input_blocks(build_modal("history"))["client"]["element"]
+    assert element["type"] == "external_select"
+    assert element["min_query_length"] == 0  # opened without typing, it already offers clients
+    assert "options" not in element
+
+
+def test_client_options_name_clients_in_plain_text_unescaped():
+    [option] = modals.client_options([make_client(name=NASTY)])
     assert option == {"text": {"type": "plain_text", "text": f"{NASTY} (acme)", "emoji": True}, "value": "acme"}
-    assert_no_stray_slack_syntax(view)
+    assert_no_stray_slack_syntax(option)
 
 
-def test_client_select_keeps_within_slack_option_limits():
+def test_client_options_keep_within_slack_option_limits():
     clients = [make_client(id=n, key=f"client-{n}", name="N" * 200) for n in range(150)]
-    options = input_blocks(build_modal("client archive", clients))["client"]["element"]["options"]
+    options = modals.client_options(clients)
     assert len(options) == 100
     assert all(len(option["text"]["text"]) <= 75 and option["text"]["text"].endswith("…") for option in options)
 
@@ -590,8 +597,8 @@ def test_log_modal_defaults_the_date_to_today_and_lists_the_kinds():
 
 
 def test_log_modal_preselects_a_client_and_prefills_the_summary():
-    acme, bio = make_client(), make_client(id=2, key="bio", name="Bio")
-    view = build_modal("log", [acme, bio], selected=bio, summary="From the message: R&D <ok>")
+    bio = make_client(id=2, key="bio", name="Bio")
+    view = build_modal("log", selected=bio, summary="From the message: R&D <ok>")
     blocks = input_blocks(view)
     assert blocks["client"]["element"]["initial_option"]["value"] == "bio"
     assert blocks["summary"]["element"]["initial_value"] == "From the message: R&D <ok>"
@@ -606,11 +613,11 @@ def test_log_modal_clips_a_long_summary_to_what_the_input_accepts():
     assert summary.startswith(element["initial_value"][:-1])
 
 
-def test_log_modal_tells_that_the_permalink_is_kept():
-    link = "https://acme.slack.com/archives/C0INT/p1700000000000100"
-    view = build_modal("log", metadata={"channel_id": "C0INT", "permalink": link})
-    assert any(link in text for text in mrkdwn_texts(view["blocks"]))
-    assert json.loads(view["private_metadata"])["permalink"] == link
+def test_log_modal_tells_that_the_message_link_is_kept():
+    view = build_modal("log", metadata={"channel_id": "C0INT", "message_ts": "1700000000.000100"})
+    assert any("link is kept" in text for text in mrkdwn_texts(view["blocks"]))
+    assert json.loads(view["private_metadata"])["message_ts"] == "1700000000.000100"
+    assert not any("link is kept" in text for text in mrkdwn_texts(build_modal("log")["blocks"]))
 
 
 def state_for(view: dict, answers: dict[str, str]) -> dict:
@@ -622,6 +629,9 @@ def state_for(view: dict, answers: dict[str, str]) -> dict:
         if element["type"] == "static_select":
             option = next((o for o in element["options"] if o["value"] == answer), None)
             value = {"selected_option": option}
+        elif element["type"] == "external_select":
+            value = {"selected_option": {"value": answer, "text": {"type": "plain_text", "text": answer}}
+                     if answer else None}
         elif element["type"] == "users_select":
             value = {"selected_user": answer}
         elif element["type"] == "conversations_select":
@@ -795,7 +805,7 @@ def test_manifest_declares_the_log_message_shortcut():
     (shortcut,) = build_manifest()["features"]["shortcuts"]
     assert shortcut["type"] == "message"
     assert shortcut["callback_id"] == MESSAGE_SHORTCUT == "log_message"
-    assert shortcut["name"] == "Log as client interaction"
+    assert shortcut["name"] == "Log client interaction"
 
 
 def test_manifest_enables_app_home_and_its_event():
@@ -834,4 +844,4 @@ def test_manifest_is_plain_json_with_the_chosen_name():
     manifest = build_manifest(name="Rapport Staging")
     assert json.loads(json.dumps(manifest)) == manifest
     assert manifest["display_information"]["name"] == "Rapport Staging"
-    assert manifest["features"]["bot_user"]["display_name"] == "rapport staging"
+    assert manifest["features"]["bot_user"]["display_name"] == "rapport-staging"  # a-z 0-9 - _ . only

@@ -269,9 +269,9 @@ def test_sending_the_draft_posts_it_to_the_shared_channel_and_marks_the_change_t
     view, _ = opened_draft(slack)
     edited = draft_of(view).replace("Dear Acme Biologics GmbH team", "Dear Dr. Roe")
     response = submit_draft(shared, view, edited + "\n", user="U0ANA")
-    assert "Posted to <#C0SHARED> and marked #1 as told." in updated_view_text(response)
+    assert "Sending it to <#C0SHARED> now, and #1 is marked as told." in updated_view_text(response)
 
-    [sent] = slack.posted(SHARED)
+    [sent] = posts(slack, SHARED)
     assert unescape(sent["text"]) == edited
     assert not sent.get("blocks")
     [call] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == SHARED]
@@ -279,7 +279,7 @@ def test_sending_the_draft_posts_it_to_the_shared_channel_and_marks_the_change_t
 
     row = change(database, 1)
     assert (row.told_by, row.told_text) == ("U0ANA", edited)
-    assert row.told_how == "message posted in the client's shared channel"
+    assert row.told_how == "message sent to the client's shared channel"
     [event] = audit_events(database, "change.told")
     assert (event.surface, event.actor_user_id) == ("draft_to_client", "U0ANA")
     assert event.after["told_text"] == edited and event.before["told_text"] is None
@@ -287,12 +287,39 @@ def test_sending_the_draft_posts_it_to_the_shared_channel_and_marks_the_change_t
     # The internal channel hears that the loop is closed; the shared channel only ever got the message.
     notice = announcement(slack, 2)
     assert "Client told by <@U0ANA>" in posted_text(notice)
-    assert "message posted in the client's shared channel" in posted_text(notice)
+    assert "message sent to the client's shared channel" in posted_text(notice)
     quiet(slack)
     assert slack.posted(SHARED) == [sent]
-    assert all(row.channel_id != SHARED for row in outbox(database))
+    [to_client] = [row for row in outbox(database) if row.channel_id == SHARED]
+    assert (to_client.source, to_client.status, unescape(to_client.text)) == ("client-message", "sent", edited)
     text = shown(shared.command("changes acme"))
     assert "told by <@U0ANA>" in text
+
+
+def test_a_slow_slack_does_not_hold_the_answer_and_the_client_gets_the_message_once(shared, database, slack):
+    """Slack answering chat.postMessage late must not time the modal out: the answer comes first, the
+    post after it, through the outbox, exactly once, and the change is told exactly once."""
+    press(shared, announcement(slack), "change_draft")
+    view, _ = opened_draft(slack)
+    held = slack.hold("chat.postMessage")  # Slack takes its time over the next post (the delivery waits on it)
+    try:
+        response = submit_draft(shared, view, draft_of(view))
+        # Answered while the delivery is still held back by Slack.
+        assert "Sending it to <#C0SHARED> now" in updated_view_text(response)
+        assert held.wait_arrived()
+        assert change(database, 1).told_at is not None
+        assert slack.posted(SHARED) == []
+        # Sending the same form again, or another draft, posts nothing more.
+        assert "already submitted" in updated_view_text(submit_draft(shared, view, draft_of(view)))
+        press(shared, announcement(slack), "change_draft")
+        assert "already marked told" in message_text(responses(slack)[-1])
+    finally:
+        held.release()
+    [sent] = posts(slack, SHARED)
+    assert unescape(sent["text"]) == draft_of(view)
+    quiet(slack)
+    assert len(slack.posted(SHARED)) == 1
+    assert len(audit_events(database, "change.told")) == 1
 
 
 def test_sending_the_draft_without_a_shared_channel_records_the_text_and_says_send_it_yourself(acme, database,
@@ -335,27 +362,37 @@ def test_a_draft_for_a_change_told_meanwhile_is_not_sent(shared, database, slack
     assert slack.posted(SHARED) == []
 
 
-def test_when_slack_refuses_the_post_nothing_is_marked_and_sending_again_works(shared, database, slack):
+def test_when_slack_refuses_the_message_the_change_opens_again_and_sending_again_works(shared, database, slack):
     press(shared, announcement(slack), "change_draft")
     view, _ = opened_draft(slack)
-    before = counts(database)
     slack.fail("chat.postMessage", error="channel_not_found")
-    errors = modal_errors(submit_draft(shared, view, draft_of(view)))
-    assert "channel_not_found" in errors["draft"] and "not marked told" in errors["draft"]
-    assert counts(database) == before
-    assert change(database, 1).told_at is None
+    assert "Sending it to <#C0SHARED>" in updated_view_text(submit_draft(shared, view, draft_of(view)))
 
-    # The same form, sent again once Slack is fine.
-    assert "Posted to <#C0SHARED>" in updated_view_text(submit_draft(shared, view, draft_of(view)))
-    assert len(slack.posted(SHARED)) == 1
-    assert change(database, 1).told_text == draft_of(view)
+    # The owner hears of it in the internal channel, with the buttons to try again; the change is open again.
+    notices = [m for m in posts(slack, INTERNAL, 3) if "could not be posted" in posted_text(m)]
+    assert len(notices) == 1, [posted_text(m) for m in slack.posted(INTERNAL)]
+    assert "<@U0ANA>" in posted_text(notices[0]) and "channel_not_found" in posted_text(notices[0])
+    assert change(database, 1).told_at is None
+    reopened = audit_events(database, "change.reopen")
+    assert [(e.actor_user_id, e.surface, e.after["told_at"]) for e in reopened] == [("rapport", "delivery", None)]
+    assert slack.posted(SHARED) == []
+
+    # Sent again from the notice's button once Slack is fine: delivered once, told once more.
+    press(shared, notices[0], "change_draft")
+    again, _ = opened_draft(slack, 2)
+    assert "Sending it to" in updated_view_text(submit_draft(shared, again, draft_of(again), view_id="V0DRAFT2"))
+    [sent] = posts(slack, SHARED)
+    assert unescape(sent["text"]) == draft_of(again)
+    assert change(database, 1).told_text == draft_of(again)
+    assert len(audit_events(database, "change.told")) == 2
 
 
 def test_the_draft_submitted_twice_is_posted_once(shared, database, slack):
     press(shared, announcement(slack), "change_draft")
     view, _ = opened_draft(slack)
-    assert "Posted to" in updated_view_text(submit_draft(shared, view, draft_of(view)))
+    assert "Sending it to" in updated_view_text(submit_draft(shared, view, draft_of(view)))
     assert "already submitted" in updated_view_text(submit_draft(shared, view, draft_of(view)))
+    posts(slack, SHARED)
     quiet(slack)
     assert len(slack.posted(SHARED)) == 1
     assert len(audit_events(database, "change.told")) == 1
@@ -378,7 +415,7 @@ def test_two_drafts_sent_at_once_reach_the_client_once(shared, database, slack):
         time.sleep(0.1)
     for thread in senders:
         thread.join()
-    [sent] = slack.posted(SHARED)
+    [sent] = posts(slack, SHARED)
     [event] = audit_events(database, "change.told")
     row = change(database, 1)
     assert row.told_text == unescape(sent["text"]) == f"Message from {row.told_by}"
@@ -413,7 +450,7 @@ def test_the_draft_is_escaped_when_posted_but_kept_as_written(bot, database, sla
     assert_nothing_raw(view, "<!channel>", "R&D", "<42>")
 
     submit_draft(bot, view, draft + " <!here>")
-    [sent] = slack.posted(SHARED)
+    [sent] = posts(slack, SHARED)
     assert "<!channel>" not in sent["text"] and "<!here>" not in sent["text"] and "R&D" not in sent["text"]
     assert "&lt;!channel&gt; R&amp;D" in sent["text"]
     assert unescape(sent["text"]) == draft + " <!here>"
@@ -463,11 +500,12 @@ def test_nothing_internal_reaches_the_shared_channel(shared, database, slack, se
     shown(shared.command("changes"))
     shown(shared.command("status acme"))
 
+    [sent] = posts(slack, SHARED)
     quiet(slack, 1.5)
-    [sent] = slack.posted(SHARED)
+    assert slack.posted(SHARED) == [sent]
     assert unescape(sent["text"]) == draft_of(view)
     assert change(database, 3).told_text == draft_of(view)
-    assert all(row.channel_id != SHARED for row in outbox(database))
+    assert [row.source for row in outbox(database) if row.channel_id == SHARED] == ["client-message"]
     assert all(c.told_at is not None for c in changes(database))
     everything_else = [m for channel in (INTERNAL, "C0MANAGERS") for m in slack.posted(channel)]
     assert everything_else and all(m["text"] != sent["text"] for m in everything_else)

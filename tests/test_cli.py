@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -86,37 +87,7 @@ def test_an_unusable_setting_is_named_without_a_traceback(tmp_path, workdir):
     assert "Traceback" not in result.stderr
 
 
-# -- manifest, help, migrations --------------------------------------------------------------------
-
-def test_manifest_is_json_for_socket_mode(tmp_path, workdir):
-    result = rapport("manifest", env=env_for_subprocess(fresh_sqlite(tmp_path)), cwd=workdir)
-    assert result.returncode == 0, result.stderr
-    manifest = json.loads(result.stdout)
-    assert manifest["settings"]["socket_mode_enabled"] is True
-    [command] = manifest["features"]["slash_commands"]
-    assert command["command"] == "/cmo"
-    assert "url" not in command
-    [shortcut] = manifest["features"]["shortcuts"]
-    assert (shortcut["type"], shortcut["callback_id"]) == ("message", "log_message")
-    assert shortcut["name"] == "Log as client interaction"
-    assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
-    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {"commands", "chat:write"}
-
-
-def test_manifest_with_a_url_is_json_for_http_mode(tmp_path, workdir):
-    result = rapport("manifest", "--url", "https://x.example", env=env_for_subprocess(fresh_sqlite(tmp_path)),
-                     cwd=workdir)
-    assert result.returncode == 0, result.stderr
-    manifest = json.loads(result.stdout)
-    settings = manifest["settings"]
-    assert settings["socket_mode_enabled"] is False
-    events_url = "https://x.example/slack/events"
-    assert manifest["features"]["slash_commands"][0]["url"] == events_url
-    assert settings["interactivity"]["request_url"] == events_url
-    assert settings["event_subscriptions"]["request_url"] == events_url
-
+# -- help, migrations (the manifest: tests/test_manifest.py) ---------------------------------------
 
 def test_python_dash_m_bot_help(tmp_path, workdir):
     result = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True,
@@ -176,9 +147,10 @@ def command_body(text: str, trigger_id: str, response_url: str) -> str:
     })
 
 
-def signed_command(port: int, text: str, *, secret: str = SIGNING_SECRET, trigger_id: str = "1.1234.abcdef",
+def signed_command(port: int, text: str, *, secret: str = SIGNING_SECRET, trigger_id: str | None = None,
                    response_url: str = "https://hooks.slack.invalid/commands/1") -> tuple[int, str]:
-    body = command_body(text, trigger_id, response_url)
+    # Each command its own trigger, as in Slack (a repeated trigger is a replay, answered without running).
+    body = command_body(text, trigger_id or f"{uuid.uuid4().hex[:8]}.1234.abcdef", response_url)
     timestamp = str(int(time.time()))
     return request(port, "POST", "/slack/events", body, {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -220,7 +192,12 @@ def served(tmp_path, workdir, database_url, slack):
 def test_run_serves_slack_over_http_with_gunicorn(served, slack):
     port, log = served
     status, body = request(port, "GET", "/healthz")
-    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    assert (status, json.loads(body)["status"], json.loads(body)["database"]) == (200, "ok", "ok")
+    # The scheduler runs in the gunicorn worker: it becomes active within moments of the start.
+    deadline = time.monotonic() + TIMEOUT
+    while json.loads(request(port, "GET", "/healthz")[1])["scheduler"] != "active":
+        assert time.monotonic() < deadline, "the scheduler never became active"
+        time.sleep(0.1)
     output = log.read_text()
     assert "gunicorn" in output.lower()
     assert "Booting worker" in output

@@ -94,6 +94,13 @@ def leave_sending(database, outbox_id: int) -> None:
                         .values(status=SENDING, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1))
 
 
+def expire_lease(database, outbox_id: int) -> None:
+    """The claim's lease has run out (what waiting LEASE_SECONDS would do)."""
+    with database.transaction() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                        .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+
+
 def post_with_metadata(slack, channel: str, outbox_id: int, text: str) -> str:
     """A message that reached Slack, as the worker posts it; its ts."""
     response = make_client(slack).chat_postMessage(
@@ -130,6 +137,7 @@ def test_every_message_is_posted_once_with_its_content_and_marked_sent(database,
         assert r.sent_at is not None and r.sent_at <= utcnow()
         assert r.error is None
         assert r.attempts == 1
+        assert (r.claimed_by, r.lease_until) == (None, None)  # the claim ended with the post
 
     # Delivered is delivered: another run posts nothing.
     again = worker.deliver()
@@ -354,11 +362,20 @@ def test_a_crash_between_slacks_ok_and_marking_sent_does_not_post_again(database
     crashing._mark_sent = crash
     with pytest.raises(SystemExit):
         crashing.deliver()
-    assert row(database, message).status == SENDING
+    left = row(database, message)
+    assert left.status == SENDING
+    assert left.claimed_by == crashing.identity and left.lease_until > utcnow()
     assert posted_ids(slack) == [message]
 
-    # A new process (the lock died with the old one).
+    # Another deliverer (the lock died with the old one). While the claim's lease runs, whoever made it may
+    # still be waiting for Slack's answer: the row is left alone.
     restarted = make_worker(Database(database.url), slack)
+    early = restarted.deliver()
+    assert (early.reconciled, early.claimed_elsewhere) == (0, 1)
+    assert row(database, message).status == SENDING
+    assert slack.calls_to(HISTORY) == []
+
+    expire_lease(database, message)
     report = restarted.deliver()
 
     assert report.reconciled == 1

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy import Engine, TextClause, create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.db import Database
 from bot.db import migrate as migrations
-from bot.db.models import AuditEvent
+from bot.db.models import AuditEvent, Client
 from bot.services import Actor
 from bot.services.clients import add_client
 from tests.conftest import TEST_DATABASE_ENV
@@ -178,3 +178,91 @@ def test_audit_trail_refuses_truncate_on_postgresql(database):
     with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as connection:
         connection.execute(text("TRUNCATE audit_events"))
     assert audit_count(database) == 1
+
+
+# -- no REPLACE or upsert rewrites an audit row (migration 0004) --------------------------------------------
+
+AUDIT_COLUMNS = ("team_id, actor_user_id, action, entity_type, entity_id, client_id, before, after, occurred_at, "
+                 "surface")
+FORGED_VALUES = "'T0ACME', 'U0EVIL', 'client.add', 'clients', 1, NULL, NULL, NULL, CURRENT_TIMESTAMP, 'cli'"
+
+
+def audit_rows(database: Database) -> list[tuple]:
+    with database.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(f"SELECT id, {AUDIT_COLUMNS} FROM audit_events "
+                                                              "ORDER BY id"))]
+
+
+def insert_audit_row(verb: str = "INSERT INTO", *, with_id: bool = True, tail: str = "") -> TextClause:
+    columns, values = (f"id, {AUDIT_COLUMNS}", f":id, {FORGED_VALUES}") if with_id else (AUDIT_COLUMNS,
+                                                                                          FORGED_VALUES)
+    return text(f"{verb} audit_events ({columns}) VALUES ({values}) {tail}")
+
+
+@pytest.mark.skipif(bool(os.environ.get(TEST_DATABASE_ENV)), reason="INSERT OR REPLACE and REPLACE INTO are SQLite's")
+@pytest.mark.parametrize("verb", ["INSERT OR REPLACE INTO", "REPLACE INTO"])
+def test_audit_trail_refuses_replace_on_sqlite(database, verb):
+    """SQLite's REPLACE deletes the old row without firing the delete trigger: the insert trigger refuses it."""
+    write_an_audit_event(database)
+    before = audit_rows(database)
+    with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as connection:
+        connection.execute(insert_audit_row(verb), {"id": before[0][0]})
+    assert audit_rows(database) == before
+
+
+def test_audit_trail_refuses_an_upsert_on_an_existing_id(database):
+    """INSERT ... ON CONFLICT (id) DO UPDATE (SQLite >= 3.24 and PostgreSQL): refused, the row unchanged."""
+    write_an_audit_event(database)
+    before = audit_rows(database)
+    upsert = insert_audit_row(tail="ON CONFLICT (id) DO UPDATE SET actor_user_id = 'U0EVIL'")
+    with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as connection:
+        connection.execute(upsert, {"id": before[0][0]})
+    assert audit_rows(database) == before
+
+
+def test_audit_trail_takes_a_plain_insert_of_a_new_event(database):
+    write_an_audit_event(database)
+    before = audit_rows(database)
+    with database.engine.begin() as connection:
+        connection.execute(insert_audit_row(with_id=False))
+        connection.execute(insert_audit_row(), {"id": before[0][0] + 1000})  # a new id given explicitly
+    after = audit_rows(database)
+    assert len(after) == 3 and after[0] == before[0]
+    assert after[2][0] == before[0][0] + 1000
+    assert [row[2] for row in after[1:]] == ["U0EVIL", "U0EVIL"]  # actor_user_id
+
+
+# -- migration 0004 on a database that already holds active clients sharing a name -------------------------
+
+def test_upgrade_renames_active_clients_that_share_a_name(empty_database):
+    engine = empty_database.engine
+    config = migrations.alembic_config(engine)
+    command.upgrade(config, "0003")
+    archived = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    with engine.begin() as connection:
+        for team, key, name, archived_at in [("T0ACME", "acme", "Acme", None), ("T0ACME", "acme-2", "ACME", None),
+                                             ("T0ACME", "acme-old", "acme", archived),
+                                             ("T0OTHER", "acme", "Acme", None)]:
+            connection.execute(insert(Client).values(team_id=team, key=key, name=name, archived_at=archived_at,
+                                                     cadence_days=14, created_by="U0ANA"))
+
+    command.upgrade(config, "head")
+
+    with empty_database.transaction() as session:
+        rows = {(c.team_id, c.key): c for c in session.scalars(select(Client))}
+        events = list(session.scalars(select(AuditEvent)))
+    oldest, second, old = rows["T0ACME", "acme"], rows["T0ACME", "acme-2"], rows["T0ACME", "acme-old"]
+    assert (oldest.name, oldest.archived_at) == ("Acme", None)
+    assert (second.name, second.archived_at) == (f"ACME (duplicate #{second.id})", None)
+    assert (old.name, old.archived_at) == ("acme", archived)
+    assert rows["T0OTHER", "acme"].name == "Acme"  # another workspace's Acme is no duplicate
+    [renamed] = events
+    assert (renamed.team_id, renamed.actor_user_id, renamed.action, renamed.surface) == (
+        "T0ACME", "migration", "client.update", "migration")
+    assert (renamed.entity_type, renamed.entity_id, renamed.client_id) == ("clients", second.id, second.id)
+    assert (renamed.before, renamed.after) == ({"name": "ACME"}, {"name": f"ACME (duplicate #{second.id})"})
+
+    # From now on the database itself refuses a second active client of that name, whatever its case.
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert(Client).values(team_id="T0ACME", key="acme-3", name="acme", cadence_days=14,
+                                                 created_by="U0BEN"))

@@ -7,6 +7,7 @@ local Slack, which records them (listeners call Slack after the ack, so the test
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -36,7 +37,9 @@ def add_client(bot, text: str) -> None:
 
 def open_form(bot, slack, monkeypatch, text: str, trigger: str = "trigger-form.1") -> dict:
     """Type `/cmo <text>`; the ack is empty and the bot opens a modal with that command's trigger_id."""
-    monkeypatch.setattr(bot, "next_trigger_id", lambda: trigger)
+    following = bot.next_trigger_id
+    triggers = iter([trigger])
+    monkeypatch.setattr(bot, "next_trigger_id", lambda: next(triggers, None) or following())
     before = len(slack.calls_to("views.open"))
     response = bot.command(text)
     assert response.status == 200
@@ -60,6 +63,11 @@ def optional_inputs(view: dict) -> set[str]:
 
 def option_values(element: dict) -> list[str]:
     return [option["value"] for option in element["options"]]
+
+
+def client_picker_offers(bot, typed: str = "") -> list[str]:
+    """The client keys the client picker (an external select) offers while `typed` is typed."""
+    return [option["value"] for option in bot.suggestions(typed)]
 
 
 def view_text(view: dict) -> str:
@@ -127,8 +135,8 @@ def test_client_set_form_lists_the_clients_and_takes_people_and_channels(bot, sl
     view = open_form(bot, slack, monkeypatch, "client set")
     fields = inputs(view)
     assert list(fields) == ["client", "owner", "channel", "shared", "cadence", "tz"]
-    assert fields["client"]["type"] == "static_select"
-    assert option_values(fields["client"]) == ["acme", "borealis"]
+    assert fields["client"]["type"] == "external_select"
+    assert client_picker_offers(bot) == ["acme", "borealis"]
     assert fields["owner"]["type"] == "users_select"
     assert fields["channel"]["type"] == "conversations_select"
     assert fields["shared"]["type"] == "conversations_select"
@@ -141,15 +149,15 @@ def test_client_archive_form_lists_only_active_clients(bot, slack, monkeypatch, 
     view = open_form(bot, slack, monkeypatch, "client archive")
     fields = inputs(view)
     assert list(fields) == ["client"]
-    assert fields["client"]["type"] == "static_select"
-    assert option_values(fields["client"]) == ["acme"]
+    assert fields["client"]["type"] == "external_select"
+    assert client_picker_offers(bot) == ["acme"]
 
 
 def test_log_form_has_client_kind_summary_and_date_pickers(bot, slack, monkeypatch, acme):
     view = open_form(bot, slack, monkeypatch, "log")
     fields = inputs(view)
     assert list(fields) == ["client", "kind", "summary", "on", "with", "next"]
-    assert option_values(fields["client"]) == ["acme"]
+    assert client_picker_offers(bot) == ["acme"]
     assert "initial_option" not in fields["client"]  # typed in #general: no client guessed
     assert fields["kind"]["type"] == "static_select"
     assert option_values(fields["kind"]) == ["call", "meeting", "email", "visit", "note"]
@@ -168,8 +176,8 @@ def test_history_form_is_a_client_select(bot, slack, monkeypatch, acme):
     view = open_form(bot, slack, monkeypatch, "history")
     fields = inputs(view)
     assert list(fields) == ["client"]
-    assert fields["client"]["type"] == "static_select"
-    assert option_values(fields["client"]) == ["acme"]
+    assert fields["client"]["type"] == "external_select"
+    assert client_picker_offers(bot) == ["acme"]
 
 
 @pytest.mark.parametrize("subcommand", NEEDS_A_CLIENT)
@@ -439,6 +447,14 @@ def shortcut_view(bot, slack, **kwargs) -> dict:
     return call.args["view"]
 
 
+def wait_until(condition, timeout: float = 5.0) -> None:
+    """For what happens after the answer to Slack (a follow-up on a background thread)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "it did not happen"
+        time.sleep(0.02)
+
+
 def permalink_for(channel: str, ts: str) -> str:
     """What the local Slack answers to chat.getPermalink, as Slack's own links look."""
     return f"https://local.slack.invalid/archives/{channel}/p{ts.replace('.', '')}"
@@ -454,12 +470,11 @@ def test_shortcut_opens_the_log_form_filled_with_the_message(bot, slack, monkeyp
     assert fields["summary"]["initial_value"] == "Batch B-12 <urgent>: fill moved to Tue & QA agreed"
     # Shared from acme's internal channel: acme is chosen already.
     assert fields["client"]["initial_option"]["value"] == "acme"
-    assert option_values(fields["client"]) == ["acme", "borealis"]
-    [permalink_call] = slack.calls_to("chat.getPermalink")
-    assert permalink_call.args["channel"] == "C0ACMEINT"
-    assert permalink_call.args["message_ts"] == "1732400000.000100"
-    assert permalink_for("C0ACMEINT", "1732400000.000100") in view_text(view)
+    assert client_picker_offers(bot) == ["acme", "borealis"]
+    assert "link is kept" in view_text(view)
     assert slack.calls_to("views.open")[0].args["trigger_id"] == "trigger-shortcut.7"
+    # The form opens at once: the message's link is asked for only once the form is submitted.
+    assert slack.calls_to("chat.getPermalink") == []
 
 
 def test_shortcut_from_another_channel_selects_no_client(bot, slack, acme):
@@ -482,24 +497,26 @@ def test_shortcut_submission_keeps_the_permalink(bot, slack, database, acme):
     shown = view_text(updated_view(response))
     assert "Logged for" in shown
     permalink = permalink_for("C0ACMEINT", "1732400123.000200")
+    [permalink_call] = slack.wait_for("chat.getPermalink")
+    assert (permalink_call.args["channel"], permalink_call.args["message_ts"]) == ("C0ACMEINT", "1732400123.000200")
+    wait_until(lambda: interactions(database)[0].permalink is not None)
 
     [interaction] = interactions(database)
     assert interaction.summary == "Client confirmed the PO & the CoA template"
     assert interaction.kind == "email"
     assert interaction.permalink == permalink
     assert interaction.surface == "message_shortcut"
-    event = audit_events(database)[-1]
-    assert (event.action, event.surface) == ("interaction.log", "message_shortcut")
-    assert event.after["permalink"] == permalink
+    logged, linked = audit_events(database)[-2:]
+    assert (logged.action, logged.surface) == ("interaction.log", "message_shortcut")
+    assert (linked.action, linked.surface) == ("interaction.link", "message_shortcut")
+    assert (linked.before["permalink"], linked.after["permalink"]) == (None, permalink)
     # The link is shown with the interaction.
     assert permalink in bot.command("status acme").text
 
 
-def test_shortcut_still_opens_the_form_when_the_permalink_fails(bot, slack, database, acme):
+def test_shortcut_still_logs_when_the_permalink_fails(bot, slack, database, acme):
     slack.fail("chat.getPermalink", error="channel_not_found")
     view = shortcut_view(bot, slack, text="Spoke to Jane about the deviation", channel="C0ACMEINT")
-    assert len(slack.calls_to("chat.getPermalink")) == 1
-    assert "local.slack.invalid" not in view_text(view)
     fields = inputs(view)
     assert fields["summary"]["initial_value"] == "Spoke to Jane about the deviation"
     response = bot.submit_view(view, {
@@ -507,6 +524,7 @@ def test_shortcut_still_opens_the_form_when_the_permalink_fails(bot, slack, data
         "summary": text_input("Spoke to Jane about the deviation"), "on": date_picker(PAST_DAY),
     })
     assert "Logged for" in view_text(updated_view(response))
+    assert len(slack.wait_for("chat.getPermalink")) == 1
     [interaction] = interactions(database)
     assert interaction.permalink is None
     assert interaction.surface == "message_shortcut"

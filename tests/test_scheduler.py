@@ -6,6 +6,7 @@ forms submitted twice, a rate-limited Web API call from a listener."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from bot.services.clients import add_client
 from bot.services.outbox import enqueue
 from tests.conftest import SIGNING_SECRET, env_for_subprocess
 from tests.slackhttp import message_text, text_input
-from tests.test_cli import free_port, rapport_command, wait_until_healthy
+from tests.test_cli import free_port, rapport_command, request, wait_until_healthy
 
 TIMEOUT = 60  # seconds; only so that a hung process fails instead of hanging the suite
 TAKEOVER = 60  # a standby takes over "within a minute"
@@ -102,6 +103,11 @@ def wait_until(condition, what: str, processes: Processes, timeout: float = TIME
         if time.monotonic() > deadline:
             pytest.fail(f"gave up waiting for {what}:\n{processes.logs()}")
         time.sleep(0.1)
+
+
+def health(port: int) -> tuple[int, dict]:
+    status, body = request(port, "GET", "/healthz")
+    return status, json.loads(body)
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -208,6 +214,9 @@ def test_run_no_scheduler_delivers_nothing_while_run_delivers(env, database, sla
     web_env = {**env, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "PORT": str(port)}
     web_only, log = processes.start("run", "--no-scheduler", env=web_env, name="run-no-scheduler")
     wait_until_healthy(port, web_only, log)
+    status, body = health(port)
+    assert (status, body["status"], body["database"], body["scheduler"]) == (200, "ok", "ok", "off")
+    assert body["oldest_due_outbox_age_seconds"] >= 0  # the queued message is due and waits: nobody delivers here
     # The scheduler delivers at start and every 3 s: a few seconds with nothing posted means none runs here.
     assert slack.wait_for("chat.postMessage", timeout=6) == [], log.read_text()
     assert statuses(database) == {queued: "pending"}
@@ -221,6 +230,25 @@ def test_run_no_scheduler_delivers_nothing_while_run_delivers(env, database, sla
     wait_until(lambda: posted_ids(slack)[queued] == 1, "rapport run to deliver", processes)
     assert "Scheduler active" in log.read_text()
     assert posted_ids(slack) == Counter({queued: 1})
+    wait_until(lambda: health(port) == (200, {"status": "ok", "database": "ok", "scheduler": "active",
+                                              "oldest_due_outbox_age_seconds": None}),
+               "/healthz to report the active scheduler and nothing due", processes)
+
+
+def test_healthz_of_run_beside_another_scheduler_says_standby_or_off(backend, env, slack, processes):
+    scheduler, scheduler_log = processes.start("scheduler", env=env, name="scheduler")
+    wait_until(lambda: "Scheduler active" in scheduler_log.read_text(), "the scheduler to be active", processes)
+    port = free_port()
+    run, log = processes.start("run", env={**env, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "PORT": str(port)},
+                               name="run")
+    wait_until_healthy(port, run, log)
+    # PostgreSQL: a standby, ready to take over. SQLite: refused, it serves Slack only.
+    expected = "standby" if backend.name == "postgresql" else "off"
+    wait_until(lambda: health(port)[1]["scheduler"] == expected, f"/healthz to say {expected}", processes)
+    assert health(port)[0] == 200
+    if backend.name == "sqlite":
+        assert "This process serves Slack only" in log.read_text()
+    assert scheduler.poll() is None
 
 
 # -- Slack's retries, handled once ------------------------------------------------------------------

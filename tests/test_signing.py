@@ -60,4 +60,6 @@ def test_unsigned_request_is_refused(bot):
 def test_healthz(bot):
     response = bot.request("GET", "/healthz")
     assert response.status == 200
-    assert response.json == {"status": "ok"}
+    # This process runs no scheduler; nothing is due in the outbox.
+    assert response.json == {"status": "ok", "database": "ok", "scheduler": "off",
+                             "oldest_due_outbox_age_seconds": None}

@@ -181,3 +181,19 @@ def draft_modal(change: ScheduleChange, client: Client) -> dict[str, Any]:
             context(where),
         ],
     ).to_dict()
+
+
+def client_message_failed(change: ScheduleChange, client: Client, error: str) -> Message:
+    """For the internal channel: the owner's message never reached the client, so the change is open again."""
+    owner = t.user(client.owner_user_id) if client.owner_user_id else "Nobody owns this client; someone"
+    message = (f":warning: {owner}: the message to *{t.user_text(client.name, 200)}* about schedule change "
+               f"#{change.id} ({item_text(change)}) could not be posted in {t.channel(client.shared_channel_id)}: "
+               f"{t.user_text(error, 300)}. The change is open again: invite Rapport to the shared channel and send "
+               "it again, or tell the client another way and mark it told.")
+    return Message(text=f"The message to {client.name} about schedule change #{change.id} was not posted", blocks=[
+        section(message),
+        ActionsBlock(block_id=f"change:{change.id}:resend", elements=[
+            ButtonElement(text="Mark client told", action_id=MARK_TOLD, value=str(change.id), style="primary"),
+            ButtonElement(text="Draft message to client", action_id=DRAFT, value=str(change.id)),
+        ]).to_dict(),
+    ])

@@ -26,7 +26,7 @@ TOPICS: dict[str, tuple[str, list[str]]] = {
         "`on:` when it happened (default today; `fri` means the latest Friday). `next:` when the next "
         "contact is planned. `with:` the client's contact person.",
         "Example: `/cmo log acme call Agreed Q1 fill slots with:\"Dr. Jane Roe\" next:+2w`",
-        "Any Slack message can be logged too: its ⋯ menu › *Log as client interaction*.",
+        "Any Slack message can be logged too: its ⋯ menu › *Log client interaction*.",
     ]),
     "delay": ("Schedule changes", [
         f"`{USAGE['delay']}`", f"`{USAGE['told']}`", f"`{USAGE['changes']}`",

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     ConversationFilter,
     ConversationSelectElement,
     DatePickerElement,
+    ExternalDataSelectElement,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -34,6 +35,8 @@ MODAL_TITLES = {"client add": "Add a client", "client set": "Change a client",
 SUBMIT_LABELS = {"client add": "Add", "client set": "Save", "client archive": "Archive", "log": "Log",
                  "history": "Show", "delay": "Record", "told": "Mark told"}
 CALLBACK_PREFIX = "cmo:"
+CLIENT_PICKER = "client_picker"  # an external select: its options come from the options handler as one types
+MAX_OPTIONS = 100  # Slack's limit for a select's options
 
 
 def callback_id(name: str) -> str:
@@ -70,11 +73,20 @@ def _date(block_id: str, label: str, *, initial: dt.date | None = None, optional
     return _input(block_id, label, element, optional=optional)
 
 
-def _client_select(clients: list[Client], selected: Client | None = None) -> InputBlock:
-    options = [Option(value=c.key, text=t.plain(f"{c.name} ({c.key})", 75)) for c in clients[:100]]
-    initial = next((o for o in options if selected and o.value == selected.key), None)
-    element = StaticSelectElement(action_id=VALUE, placeholder="Choose a client", options=options,
-                                  initial_option=initial)
+def client_option(client: Client) -> Option:
+    return Option(value=client.key, text=t.plain(f"{client.name} ({client.key})", 75))
+
+
+def client_options(clients: list[Client]) -> list[dict[str, Any]]:
+    """The answer to the client picker's `block_suggestion`: at most Slack's 100 options."""
+    return [client_option(c).to_dict() for c in clients[:MAX_OPTIONS]]
+
+
+def _client_select(selected: Client | None = None) -> InputBlock:
+    # Type-ahead over every active client (a static select would stop at 100 of them).
+    element = ExternalDataSelectElement(action_id=CLIENT_PICKER, placeholder="Type a client's name or key",
+                                        min_query_length=0,
+                                        initial_option=client_option(selected) if selected else None)
     return _input("client", "Client", element)
 
 
@@ -103,9 +115,9 @@ def client_add_modal(metadata: dict[str, Any]) -> dict[str, Any]:
     ], metadata)
 
 
-def client_set_modal(clients: list[Client], metadata: dict[str, Any]) -> dict[str, Any]:
+def client_set_modal(metadata: dict[str, Any]) -> dict[str, Any]:
     return _modal("client set", [
-        _client_select(clients),
+        _client_select(),
         context("Fill in only what changes."),
         _user("owner", "New owner"),
         _channel("channel", "New internal channel"),
@@ -115,18 +127,18 @@ def client_set_modal(clients: list[Client], metadata: dict[str, Any]) -> dict[st
     ], metadata)
 
 
-def client_archive_modal(clients: list[Client], metadata: dict[str, Any]) -> dict[str, Any]:
+def client_archive_modal(metadata: dict[str, Any]) -> dict[str, Any]:
     return _modal("client archive", [
-        _client_select(clients),
+        _client_select(),
         context("An archived client keeps its history and can no longer be logged against."),
     ], metadata)
 
 
-def log_modal(clients: list[Client], metadata: dict[str, Any], *, today: dt.date,
+def log_modal(metadata: dict[str, Any], *, today: dt.date,
               summary: str | None = None, selected: Client | None = None) -> dict[str, Any]:
     kinds = [Option(value=kind, text=kind) for kind in INTERACTION_KINDS]
     blocks = [
-        _client_select(clients, selected),
+        _client_select(selected),
         _input("kind", "Kind", StaticSelectElement(action_id=VALUE, placeholder="call, meeting, …",
                                                     options=kinds)),
         _text("summary", "Summary", optional=False, multiline=True, max_length=SUMMARY_INPUT_LIMIT,
@@ -136,20 +148,20 @@ def log_modal(clients: list[Client], metadata: dict[str, Any], *, today: dt.date
         _text("with", "With (client contact)", placeholder="Dr. Jane Roe", max_length=200),
         _date("next", "Next contact planned"),
     ]
-    if metadata.get("permalink"):
-        blocks.append(context(f"The message's link is kept with the interaction: {metadata['permalink']}"))
+    if metadata.get("message_ts"):
+        blocks.append(context("The message's link is kept with the interaction."))
     return _modal("log", blocks, metadata)
 
 
-def history_modal(clients: list[Client], metadata: dict[str, Any]) -> dict[str, Any]:
-    return _modal("history", [_client_select(clients)], metadata)
+def history_modal(metadata: dict[str, Any]) -> dict[str, Any]:
+    return _modal("history", [_client_select()], metadata)
 
 
-def delay_modal(clients: list[Client], metadata: dict[str, Any]) -> dict[str, Any]:
+def delay_modal(metadata: dict[str, Any]) -> dict[str, Any]:
     to_picker = DatePickerElement(action_id=VALUE, placeholder="The new date")
     from_picker = DatePickerElement(action_id=VALUE, placeholder="The planned date")
     return _modal("delay", [
-        _client_select(clients),
+        _client_select(),
         _text("item", "What moves", optional=False, placeholder="Lot 42 fill", max_length=300),
         _text("project", "Project", placeholder="optional", max_length=200),
         InputBlock(block_id="from", label="Planned date", element=from_picker, optional=True,

@@ -21,6 +21,7 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot import runtime
+from bot.afterwards import InlineRunner
 from bot.app import create_app
 from bot.config import Settings
 from bot.console import render
@@ -70,7 +71,8 @@ class Console:
         )
         self.database = Database(self.settings.database_url)
         self.database.upgrade()
-        self.app = create_app(self.settings, database=self.database, process_before_response=True,
+        # Follow-ups (a form opening) run at once, so the output stays in order.
+        self.app = create_app(self.settings, database=self.database, runner=InlineRunner(),
                               deliver_after_commands=False)
         # The local Slack has no rate limit: no pacing between posts.
         runtime.configure(self.settings, self.database, per_channel_interval=0.0)
@@ -112,7 +114,7 @@ class Console:
             "channel_name": CHANNEL, "user_id": self.user_id, "user_name": self.user_name, "command": "/cmo",
             "text": slack_escape(text), "api_app_id": "A0CONSOLE",
             "response_url": self.slack.response_url(str(self._requests)),
-            "trigger_id": f"{self._requests}.console",
+            "trigger_id": f"{self._requests}.{secrets.token_hex(6)}.console",
         })
         timestamp = str(int(time.time()))
         signature = SignatureVerifier(self.secret).generate_signature(timestamp=timestamp, body=body)

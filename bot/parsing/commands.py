@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from bot.db.models import INTERACTION_KINDS
 from bot.errors import UserError
 from bot.parsing.dates import DateSpec, parse_cadence, parse_date, parse_timezone
-from bot.parsing.tokens import Token, parse_channel, parse_user, tokenize
+from bot.parsing.tokens import Token, clean_text, parse_channel, parse_user, tokenize
 
 CLEAR = "none"  # `owner:none` and the like unset an optional field
 
@@ -127,8 +127,9 @@ Command = (Help | NotYetAvailable | OpenModal | ClientAdd | ClientList | ClientS
 
 def parse(text: str) -> Command:
     """Parse the text after `/cmo`. Raises UserError with the right form on bad input."""
+    text = clean_text(text or "")
     try:
-        tokens = tokenize(text or "")
+        tokens = tokenize(text)
     except UserError as error:
         raise error.with_usage(_usage_for_words(text.split())) from None
     if not tokens:
@@ -322,13 +323,24 @@ def _parse_delay(tokens: list[Token]) -> Delay:
     )
 
 
-def parse_change_id(text: str) -> int:
-    """`#12` or `12`."""
+MAX_RECORD_ID = 2**31 - 1  # ids are 32-bit integers in the database
+CHANGE_MISSING = "There is no schedule change #{}. `/cmo changes open` lists the open ones."
+
+
+def parse_record_id(text: str, *, noun: str, missing: str, field: str) -> int:
+    """`#12` or `12`: the id a record is shown with. An id no record can have gets the `missing` message
+    (formatted with the number), as an unknown id does."""
     digits = text.strip().removeprefix("#")
-    if not digits.isascii() or not digits.isdigit() or int(digits) == 0:
-        raise UserError(f"`{text}` is not a change id: use the number shown with the change, like `#12`.",
-                        field="change")
-    return int(digits)
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 40 or int(digits) == 0:
+        raise UserError(f"`{text}` is not {noun} id: use the number shown with it, like `#12`.", field=field)
+    number = int(digits)
+    if number > MAX_RECORD_ID:
+        raise UserError(missing.format(number), field=field)
+    return number
+
+
+def parse_change_id(text: str) -> int:
+    return parse_record_id(text, noun="a change", missing=CHANGE_MISSING, field="change")
 
 
 def _parse_told(tokens: list[Token]) -> Told:

@@ -17,18 +17,51 @@ from bot.parsing.commands import (
     parse_change_id,
 )
 from bot.parsing.dates import parse_cadence, parse_date, parse_timezone
+from bot.parsing.tokens import SLACK_CHANNEL_ID, SLACK_USER_ID, clean_text
 
-VALUE = "value"
+MAX_FIELD = 5000  # no input of ours takes more (Slack's own maximum for a text input is 3,000)
 
 
-def _value(values: dict[str, Any], block_id: str) -> str | None:
-    """The input's value, whatever its element type; None when left empty."""
-    state = values.get(block_id, {}).get(VALUE) or {}
+def field_value(values: dict[str, Any], block_id: str, *, limit: int = MAX_FIELD) -> str | None:
+    """The input's value, whatever its element type; None when left empty.
+
+    Read like typed text: only strings count, cleaned of control characters; anything else in the
+    state (a forged number, an object) counts as left empty."""
+    block = values.get(block_id)
+    states = [state for state in block.values() if isinstance(state, dict)] if isinstance(block, dict) else []
+    state = states[0] if len(states) == 1 else {}
     for key in ("value", "selected_user", "selected_conversation", "selected_channel", "selected_date"):
-        if state.get(key):
-            return str(state[key]).strip() or None
+        if isinstance(state.get(key), str):
+            return _cleaned(state[key], block_id, limit)
     option = state.get("selected_option")
-    return option["value"] if option else None
+    if isinstance(option, dict) and isinstance(option.get("value"), str):
+        return _cleaned(option["value"], block_id, limit)
+    return None
+
+
+_value = field_value
+
+
+def _cleaned(text: str, block_id: str, limit: int) -> str | None:
+    text = clean_text(text).strip()
+    if len(text) > limit:
+        raise UserError(f"This field takes at most {limit:,} characters.", field=block_id)
+    return text or None
+
+
+def _user(values: dict[str, Any], block_id: str) -> str | None:
+    """A user select's value: a user id, nothing else (a forged one can hold anything)."""
+    value = _value(values, block_id)
+    if value and not SLACK_USER_ID.match(value):
+        raise UserError("That is not a Slack user: choose a person from the list.", field=block_id)
+    return value
+
+
+def _channel(values: dict[str, Any], block_id: str) -> str | None:
+    value = _value(values, block_id)
+    if value and not SLACK_CHANNEL_ID.match(value):
+        raise UserError("That is not a Slack channel: choose one from the list.", field=block_id)
+    return value
 
 
 def _required(values: dict[str, Any], block_id: str, message: str) -> str:
@@ -46,17 +79,18 @@ def command_from_form(name: str, values: dict[str, Any]) -> Command:
         return ClientAdd(
             name=_required(values, "name", "Give the client's name."),
             key=get("key"),
-            owner=get("owner"),
-            channel=get("channel"),
+            owner=_user(values, "owner"),
+            channel=_channel(values, "channel"),
             cadence_days=parse_cadence(cadence) if cadence else None,
             timezone=parse_timezone(tz) if tz else None,
         )
     if name == "client set":
         changes: dict[str, str | int | None] = {}
-        for block_id, field in (("owner", "owner_user_id"), ("channel", "internal_channel_id"),
-                                ("shared", "shared_channel_id")):
-            if get(block_id):
-                changes[field] = get(block_id)
+        for block_id, field, read in (("owner", "owner_user_id", _user), ("channel", "internal_channel_id", _channel),
+                                      ("shared", "shared_channel_id", _channel)):
+            value = read(values, block_id)
+            if value:
+                changes[field] = value
         if get("cadence"):
             changes["cadence_days"] = parse_cadence(get("cadence"))
         if get("tz"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.errors import UserError
@@ -10,10 +11,13 @@ from bot.errors import UserError
 # Slack clients often turn typed quotes into typographic ones.
 _QUOTES = "\"\u201c\u201d\u201e"
 _OPTION = re.compile(r"^([a-zA-Z]+):(.*)$", re.DOTALL)
-_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
-_BARE_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_BARE_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_USER = re.compile(r"^<@([UW][A-Z0-9]{1,31})(?:\|[^>]*)?>$")
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{1,31})(?:\|[^>]*)?>$")
+_BARE_USER = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+_BARE_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,31}$")
+_KEPT_CONTROLS = "\n\t"
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{1,31}$")  # as Slack's selects give them
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{1,31}$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,15 @@ class Token:
             return None
         match = _OPTION.match(self.value)
         return (match.group(1).lower(), match.group(2)) if match else None
+
+
+def clean_text(text: str) -> str:
+    """Text without control characters (NUL included) or lone surrogates, which no database stores and
+    no reader needs; line breaks and tabs stay."""
+    if text.isprintable():
+        return text
+    return "".join(char for char in text.replace("\r\n", "\n")
+                   if char in _KEPT_CONTROLS or unicodedata.category(char) not in ("Cc", "Cs"))
 
 
 def unescape_slack(text: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Client, ScheduleChange, utcnow
 from bot.errors import UserError
+from bot.parsing.commands import CHANGE_MISSING
 from bot.services import Actor, audit
 
 AUDITED_FIELDS = ("item", "project", "old_date", "new_date", "reason", "told_at", "told_by", "told_how",
@@ -28,6 +29,12 @@ class SlipHistory:
 def followup_keys(change_id: int) -> tuple[str, str]:
     """The outbox dedupe keys of a change's nudge and escalation: each is posted once."""
     return f"change:{change_id}:nudge", f"change:{change_id}:escalate"
+
+
+def client_message_key(change: ScheduleChange) -> str:
+    """The outbox key of the owner's message to the client: one per time the change is marked told, so a
+    message that failed (and reopened the change) can be sent again."""
+    return f"change:{change.id}:to-client:{change.told_at:%Y%m%dT%H%M%S%f}"
 
 
 def record_change(session: Session, actor: Actor, client: Client, *, item: str, new_date: dt.date, reason: str,
@@ -82,8 +89,7 @@ def get_change(session: Session, team_id: str, change_id: int) -> ScheduleChange
     change = session.scalar(select(ScheduleChange).where(ScheduleChange.team_id == team_id,
                                                          ScheduleChange.id == change_id))
     if change is None:
-        raise UserError(f"There is no schedule change #{change_id}. `/cmo changes open` lists the open ones.",
-                        field="change")
+        raise UserError(CHANGE_MISSING.format(change_id), field="change")
     return change
 
 
@@ -136,3 +142,12 @@ def open_changes_by_client(session: Session, team_id: str) -> dict[int, list[Sch
                                   .order_by(ScheduleChange.id)):
         found.setdefault(change.client_id, []).append(change)
     return found
+
+
+def reopen(session: Session, actor: Actor, change: ScheduleChange) -> ScheduleChange:
+    """The client was not told after all (the message to the client could not be posted): open again."""
+    before = audit.snapshot(change, AUDITED_FIELDS)
+    change.told_at = change.told_by = change.told_how = change.told_text = None
+    audit.record(session, actor, "change.reopen", change, client_id=change.client_id, before=before,
+                 after=audit.snapshot(change, AUDITED_FIELDS))
+    return change

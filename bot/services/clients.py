@@ -6,7 +6,8 @@ import difflib
 import re
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.db.models import Client, utcnow
 from bot.errors import UserError
@@ -17,6 +18,9 @@ AUDITED_FIELDS = ("key", "name", "owner_user_id", "internal_channel_id", "shared
                   "cadence_days", "timezone", "archived_at")
 SETTABLE_FIELDS = ("owner_user_id", "internal_channel_id", "shared_channel_id", "cadence_days", "timezone")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# The unique indexes of migration 0004: a key in its workspace, ignoring case; an active client's name too.
+KEY_INDEX, NAME_INDEX = "uq_clients_team_key", "uq_clients_team_active_name"
+_SQLITE_UNIQUE_INDEX = re.compile(r"UNIQUE constraint failed: index '(\w+)'")
 
 
 def key_from_name(name: str) -> str:
@@ -48,18 +52,8 @@ def add_client(
     if len(name) > 200:
         raise UserError("A client's name can be at most 200 characters.", field="name")
     key = check_key(key) if key else key_from_name(name)
-    taken = session.scalar(select(Client).where(Client.team_id == actor.team_id, Client.key == key))
-    if taken is not None:
-        archived = " (archived)" if taken.is_archived else ""
-        raise UserError(f"The key `{key}` is already used by {taken.name}{archived}. "
-                        "Choose another with `key:`.", field="key")
-    same_name = session.scalar(
-        select(Client).where(Client.team_id == actor.team_id, Client.archived_at.is_(None),
-                             func.lower(Client.name) == name.lower())
-    )
-    if same_name is not None:
-        raise UserError(f"There is already a client named {same_name.name} (key `{same_name.key}`).",
-                        field="name")
+    # The friendly checks first; the database's unique indexes decide when two adds race past them.
+    _refuse_taken(session, actor.team_id, key=key, name=name)
     client = Client(
         team_id=actor.team_id,
         key=key,
@@ -71,11 +65,66 @@ def add_client(
         created_by=actor.user_id,
     )
     _check_not_shared_elsewhere(session, client, {"internal_channel_id": internal_channel_id})
-    session.add(client)
-    session.flush()
+    try:
+        with _savepoint(session):
+            session.add(client)
+            session.flush()
+    except IntegrityError as error:
+        index = _violated_unique_index(error)
+        if index is None:
+            raise
+        # Only the savepoint was rolled back: the session is usable, and now sees the row that won.
+        _refuse_taken(session, actor.team_id, key=key if index == KEY_INDEX else None,
+                      name=name if index == NAME_INDEX else None)
+        if index == KEY_INDEX:
+            raise UserError(f"The key `{key}` was just taken by another client. Choose another with `key:`.",
+                            field="key") from error
+        raise UserError(f"A client named {name} was just added by someone else.", field="name") from error
     audit.record(session, actor, "client.add", client, client_id=client.id, before=None,
                  after=audit.snapshot(client, AUDITED_FIELDS))
     return client
+
+
+def _refuse_taken(session: Session, team_id: str, *, key: str | None, name: str | None) -> None:
+    """A UserError naming the client that already has this key (for good) or this name (among the active)."""
+    if key is not None:
+        taken = session.scalar(select(Client).where(Client.team_id == team_id,
+                                                    func.lower(Client.key) == func.lower(key)))
+        if taken is not None:
+            archived = " (archived)" if taken.is_archived else ""
+            raise UserError(f"The key `{key}` is already used by {taken.name}{archived}. "
+                            "Choose another with `key:`.", field="key")
+    if name is not None:
+        # lower() on both sides, as the unique index compares them (Python's str.lower() is not SQL's).
+        same_name = session.scalar(
+            select(Client).where(Client.team_id == team_id, Client.archived_at.is_(None),
+                                 func.lower(Client.name) == func.lower(name))
+        )
+        if same_name is not None:
+            raise UserError(f"There is already a client named {same_name.name} (key `{same_name.key}`).",
+                            field="name")
+
+
+def _savepoint(session: Session) -> SessionTransaction:
+    """A SAVEPOINT inside the session's transaction: a failed INSERT undoes itself, not the whole session."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not getattr(connection.connection.dbapi_connection,
+                                                           "in_transaction", True):
+        # pysqlite (legacy transaction control) emits its BEGIN only before INSERT/UPDATE/DELETE. After mere
+        # SELECTs, the SAVEPOINT itself would open the transaction, and releasing it would COMMIT then and
+        # there: the row would stay even if the session's transaction rolled back.
+        connection.exec_driver_sql("BEGIN")
+    return session.begin_nested()
+
+
+def _violated_unique_index(error: IntegrityError) -> str | None:
+    """Which of the clients' unique indexes refused the row, as the driver reports it; None if neither."""
+    diag = getattr(error.orig, "diag", None)  # psycopg
+    name = getattr(diag, "constraint_name", None)
+    if name is None:
+        found = _SQLITE_UNIQUE_INDEX.search(str(error.orig))
+        name = found.group(1) if found else None
+    return name if name in (KEY_INDEX, NAME_INDEX) else None
 
 
 def list_clients(session: Session, team_id: str, *, owner_user_id: str | None = None,
@@ -182,3 +231,27 @@ def archive_client(session: Session, actor: Actor, client: Client) -> Client:
     audit.record(session, actor, "client.archive", client, client_id=client.id, before=before,
                  after=audit.snapshot(client, AUDITED_FIELDS))
     return client
+
+
+def has_clients(session: Session, team_id: str) -> bool:
+    return session.scalar(select(Client.id).where(Client.team_id == team_id, Client.archived_at.is_(None))
+                          .limit(1)) is not None
+
+
+def client_of_channel(session: Session, team_id: str, channel_id: str) -> Client | None:
+    """The active client whose internal or shared channel this is, if exactly one."""
+    found = list(session.scalars(select(Client).where(
+        Client.team_id == team_id, Client.archived_at.is_(None),
+        (Client.internal_channel_id == channel_id) | (Client.shared_channel_id == channel_id)).limit(2)))
+    return found[0] if len(found) == 1 else None
+
+
+def search_clients(session: Session, team_id: str, query: str, *, limit: int = 100) -> list[Client]:
+    """Active clients whose key or name contains `query` (any case): those starting with it first, then by name."""
+    wanted = " ".join(query.split()).lower()
+    key, name = func.lower(Client.key), func.lower(Client.name)
+    starts = key.startswith(wanted, autoescape=True) | name.startswith(wanted, autoescape=True)
+    return list(session.scalars(
+        select(Client).where(Client.team_id == team_id, Client.archived_at.is_(None),
+                             key.contains(wanted, autoescape=True) | name.contains(wanted, autoescape=True))
+        .order_by(starts.desc(), name).limit(limit)))

@@ -107,3 +107,17 @@ def next_planned_contact(session: Session, client: Client, today: dt.date) -> dt
         .where(Interaction.team_id == client.team_id, Interaction.client_id == client.id,
                Interaction.next_contact_on >= today)
     )
+
+
+def attach_permalink(session: Session, actor: Actor, interaction_id: int, permalink: str) -> Interaction | None:
+    """Keep the link of the Slack message an interaction was logged from (fetched after the answer to Slack,
+    so that the form opened at once). Only once, and only a Slack https link."""
+    interaction = session.scalar(select(Interaction).where(Interaction.team_id == actor.team_id,
+                                                           Interaction.id == interaction_id))
+    if interaction is None or interaction.permalink or not permalink.startswith("https://") or len(permalink) > 500:
+        return None
+    before = audit.snapshot(interaction, AUDITED_FIELDS)
+    interaction.permalink = permalink
+    audit.record(session, actor, "interaction.link", interaction, client_id=interaction.client_id, before=before,
+                 after=audit.snapshot(interaction, AUDITED_FIELDS))
+    return interaction

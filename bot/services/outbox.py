@@ -18,21 +18,34 @@ class SharedChannelRefused(ValueError):
     """Internal content addressed to a channel the client shares with us: never posted."""
 
 
+QUEUED = "outbox_queued"  # session.info flag: this transaction queued a message; deliver after the commit
+CLIENT_MESSAGE = "client-message"  # the one source that posts to a client's shared channel
+
+
 def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str, message: Message,
             source: str, not_before: dt.datetime | None = None) -> bool:
-    """Queue a message unless one with this dedupe key was queued before. True if queued now."""
+    """Queue a message unless one with this dedupe key was queued before. True if queued now.
+
+    Only a client-message (the owner's explicit "send to client") may go to a client's shared channel,
+    and it may go nowhere else."""
     shared = session.scalar(select(Client.id).where(Client.team_id == team_id,
                                                     Client.shared_channel_id == channel_id).limit(1))
-    if shared is not None:
+    if source == CLIENT_MESSAGE and shared is None:
+        raise SharedChannelRefused(f"{channel_id} is not a client's shared channel; a client message goes "
+                                   "only there")
+    if source != CLIENT_MESSAGE and shared is not None:
         raise SharedChannelRefused(f"{channel_id} is a channel shared with a client; {source} posts only "
                                    "to internal channels")
     kwargs = message.as_kwargs()
     now = utcnow()
-    return insert_ignoring_duplicates(session, OutboxMessage.__table__, {
+    queued = insert_ignoring_duplicates(session, OutboxMessage.__table__, {
         "team_id": team_id, "dedupe_key": dedupe_key, "channel_id": channel_id, "text": kwargs["text"],
         "blocks": kwargs["blocks"] or None, "source": source, "status": PENDING, "attempts": 0,
         "next_attempt_at": not_before or now, "created_at": now,
     }, ["team_id", "dedupe_key"])
+    if queued:
+        session.info[QUEUED] = True
+    return queued
 
 
 def cancel_pending(session: Session, team_id: str, dedupe_keys: list[str]) -> int:
@@ -42,7 +55,7 @@ def cancel_pending(session: Session, team_id: str, dedupe_keys: list[str]) -> in
         update(OutboxMessage).where(OutboxMessage.team_id == team_id,
                                     OutboxMessage.status.in_((PENDING, SENDING)),
                                     OutboxMessage.dedupe_key.in_(dedupe_keys))
-        .values(status=CANCELLED, error="withdrawn: no longer applies")
+        .values(status=CANCELLED, error="withdrawn: no longer applies", claimed_by=None, lease_until=None)
     ).rowcount
 
 
@@ -63,5 +76,6 @@ def retry(session: Session, outbox_id: int) -> OutboxMessage:
     if row.status != FAILED:
         raise UserError(f"Outbox message #{outbox_id} is {row.status}, not failed: nothing to retry.")
     row.status, row.attempts, row.error, row.claimed_at = PENDING, 0, None, None
+    row.claimed_by, row.lease_until = None, None  # a fresh start: nobody's claim
     row.next_attempt_at = utcnow()
     return row

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import App
 
-from bot.blocks import replies
+from bot.blocks import Message
 from bot.blocks.changes import DRAFT, MARK_TOLD, announcement, draft_modal
-from bot.errors import UserError
 from bot.execute import change_to_tell, mark_change_told
+from bot.parsing import payloads
+from bot.parsing.commands import parse_change_id
 from bot.services.changes import slip_history
-from handlers.context import actor, command_context, database, open_modal
+from handlers.listener import BUTTON, Call, OpenForm, listener
 
 
 def register(app: App) -> None:
@@ -18,29 +18,22 @@ def register(app: App) -> None:
     app.action(DRAFT)(open_draft)
 
 
-def mark_told(ack: Ack, body: dict, action: dict, context: BoltContext, respond: Respond) -> None:
-    ack()
-    who = actor(context, body, "button")
-    try:
-        with database(context).transaction() as session:
-            ctx = command_context(session, context, who)
-            change, client = mark_change_told(ctx, int(action["value"]), notify=False)
-            updated = announcement(change, client, slip_history(session, client, change))
-    except UserError as error:
-        respond(response_type="ephemeral", replace_original=False, **replies.error(error.message).as_kwargs())
-        return
+def _pressed_value(call: Call) -> str:
+    actions = call.body.get("actions") or [{}]
+    value = actions[0].get("value")
+    if not isinstance(value, str):
+        raise payloads.InvalidPayload("a button without its value")
+    return value
+
+
+@listener(BUTTON)
+def mark_told(call: Call) -> Message:
+    change, client = mark_change_told(call.ctx, parse_change_id(_pressed_value(call)), notify=False)
     # The message the button was on now says who told the client, and loses its buttons.
-    respond(replace_original=True, **updated.as_kwargs())
+    return announcement(change, client, slip_history(call.session, client, change))
 
 
-def open_draft(ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
-    ack()
-    who = actor(context, body, "button")
-    try:
-        with database(context).transaction() as session:
-            change, target = change_to_tell(command_context(session, context, who), int(action["value"]))
-            view = draft_modal(change, target)
-    except UserError as error:
-        respond(response_type="ephemeral", replace_original=False, **replies.error(error.message).as_kwargs())
-        return
-    open_modal(client, body["trigger_id"], view, respond, usage=None)
+@listener(BUTTON)
+def open_draft(call: Call) -> OpenForm:
+    change, client = change_to_tell(call.ctx, parse_change_id(_pressed_value(call)))
+    return OpenForm(draft_modal(change, client))
