@@ -19,8 +19,8 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from bot.afterwards import AFTERWARDS, STARTED_BY_TRANSPORT, Afterwards, BackgroundRunner, Runner
 from bot.blocks import Message
+from bot.blocks.forms import result_view
 from bot.blocks.layout import section
-from bot.blocks.modals import result_view
 from bot.config import Settings
 from bot.db import Database
 from bot.services.requests import first_time

@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.blocks.ids import CallbackId
 from bot.server import EVENTS_PATH
 
 # The fewest bot scopes the features need. App Home, modals, shortcuts and permalinks need none.
@@ -17,7 +18,7 @@ BOT_SCOPES = [
     "channels:history",  # after a crash, confirm whether a post arrived before posting again
     "groups:history",  # the same, in private internal channels (the bot is invited there)
 ]
-MESSAGE_SHORTCUT = "log_message"
+MESSAGE_SHORTCUT = CallbackId.MESSAGE_SHORTCUT  # its callback_id
 # What users see in a message's ⋯ menu. Slack's manifest schema allows at most 24 characters.
 MESSAGE_SHORTCUT_NAME = "Log client interaction"
 

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from bot.afterwards import AFTERWARDS, Afterwards, Task
 from bot.blocks import Message, replies
-from bot.blocks.modals import result_view
+from bot.blocks.forms import result_view
+from bot.commands import Context
 from bot.config import Settings
 from bot.db import Database
 from bot.errors import UserError
-from bot.execute import Context
 from bot.parsing import payloads
 from bot.services import Actor
 from bot.services.outbox import QUEUED
@@ -224,7 +224,7 @@ def listener(surface: Surface, *, audit_as: str | None = None) -> Callable[[Work
                     if once and not first_time(session, who.team_id, once):
                         surface.repeated(ack, body)
                         return
-                    ctx = Context(session, who, settings.zone, now=dt.datetime.now(dt.UTC))
+                    ctx = Context(session, who, settings, now=dt.datetime.now(dt.UTC))
                     call = Call(session, ctx, body, database, settings, client, afterwards)
                     answer = work(call)
             except UserError as error:

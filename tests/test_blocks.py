@@ -10,16 +10,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.blocks import Message, home, modals, replies
+from bot.blocks import Message, forms, home, replies
 from bot.blocks import text as t
-from bot.blocks.help import TOPICS, help_message
+from bot.blocks.help import help_message as build_help
+from bot.blocks.ids import ActionId
+from bot.commands import REGISTRY, USAGE
+from bot.commands.clients import ClientAdd, ClientSet, client_add_modal, client_archive_modal, client_set_modal
+from bot.commands.history import history_modal
+from bot.commands.log import LogInteraction, log_modal
 from bot.console import render
 from bot.db.models import INTERACTION_KINDS, AuditEvent, Client, Interaction
 from bot.errors import UserError
 from bot.manifest import BOT_SCOPES, MESSAGE_SHORTCUT, build_manifest
-from bot.parsing.commands import USAGE, ClientAdd, ClientSet, LogInteraction
 from bot.parsing.dates import parse_date
-from bot.parsing.forms import command_from_form
 from bot.services.status import AMBER, GREEN, HEALTH_RULES, RED, ClientStatus, Health, PortfolioRow
 from tests.slackhttp import mrkdwn_texts
 
@@ -466,6 +469,14 @@ def test_a_long_history_stays_within_block_kit_limits():
 
 # --- help -----------------------------------------------------------------------------------------------
 
+TOPICS = {topic.key: (topic.title, topic.lines) for topic in REGISTRY.topics}
+command_from_form = REGISTRY.read_form
+
+
+def help_message(topic: str | None = None, unknown: str | None = None) -> Message:
+    return build_help(REGISTRY, topic, unknown)
+
+
 
 def test_help_lists_every_form_escaped():
     message = help_message()
@@ -525,11 +536,11 @@ MODAL_FIELDS = {
 def build_modal(name: str, metadata: dict | None = None, **kwargs) -> dict:
     metadata = metadata if metadata is not None else {"channel_id": "C0INT"}
     if name == "client add":
-        return modals.client_add_modal(metadata)
+        return client_add_modal(metadata)
     if name == "log":
-        return modals.log_modal(metadata, today=kwargs.pop("today", TODAY), **kwargs)
-    builder = {"client set": modals.client_set_modal, "client archive": modals.client_archive_modal,
-               "history": modals.history_modal}[name]
+        return log_modal(metadata, today=kwargs.pop("today", TODAY), **kwargs)
+    builder = {"client set": client_set_modal, "client archive": client_archive_modal,
+               "history": history_modal}[name]
     return builder(metadata)
 
 
@@ -538,7 +549,7 @@ def test_modal_inputs_are_named_after_the_command_options(name):
     view = build_modal(name)
     assert list(input_blocks(view)) == MODAL_FIELDS[name]
     # One action_id per kind of input: the client picker's own (its options are loaded as one types).
-    assert all(block["element"]["action_id"] == (modals.CLIENT_PICKER if block_id == "client" else "value")
+    assert all(block["element"]["action_id"] == (ActionId.CLIENT_PICKER if block_id == "client" else "value")
                for block_id, block in input_blocks(view).items())
 
 
@@ -575,14 +586,14 @@ def test_client_picker_is_an_external_select_that_asks_as_one_types():
 
 
 def test_client_options_name_clients_in_plain_text_unescaped():
-    [option] = modals.client_options([make_client(name=NASTY)])
+    [option] = forms.client_options([make_client(name=NASTY)])
     assert option == {"text": {"type": "plain_text", "text": f"{NASTY} (acme)", "emoji": True}, "value": "acme"}
     assert_no_stray_slack_syntax(option)
 
 
 def test_client_options_keep_within_slack_option_limits():
     clients = [make_client(id=n, key=f"client-{n}", name="N" * 200) for n in range(150)]
-    options = modals.client_options(clients)
+    options = forms.client_options(clients)
     assert len(options) == 100
     assert all(len(option["text"]["text"]) <= 75 and option["text"]["text"].endswith("…") for option in options)
 
@@ -683,7 +694,7 @@ def test_form_errors_point_at_an_input_of_that_modal(name, state):
 
 def test_result_view_shows_the_reply_in_a_modal():
     reply = replies.client_archived(make_client())
-    view = modals.result_view("Archive a client named with a very long title", reply)
+    view = forms.result_view("Archive a client named with a very long title", reply)
     assert view["type"] == "modal"
     assert len(view["title"]["text"]) <= 24
     assert view["blocks"] == reply.blocks
@@ -691,7 +702,7 @@ def test_result_view_shows_the_reply_in_a_modal():
 
 
 def test_result_view_of_a_text_only_reply_escapes_it():
-    view = modals.result_view("Done", Message(text=f"{NASTY} done"))
+    view = forms.result_view("Done", Message(text=f"{NASTY} done"))
     assert mrkdwn_texts(view["blocks"]) == [f"{NASTY_ESCAPED} done"]
 
 

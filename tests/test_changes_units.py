@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from bot.blocks import changes as blocks
 from bot.blocks import text as t
+from bot.blocks.ids import ActionId, CallbackId
+from bot.commands import REGISTRY, USAGE, OpenModal
+from bot.commands.changes import Changes, Delay, Told
 from bot.db.models import AuditEvent, Client, ScheduleChange, utcnow
 from bot.errors import UserError
-from bot.parsing.commands import USAGE, Changes, Delay, OpenModal, Told, parse
 from bot.parsing.dates import DateSpec
-from bot.parsing.forms import command_from_form
 from bot.services import Actor
 from bot.services.business_time import business_hours_between, in_business_hours
 from bot.services.changes import (
@@ -33,6 +34,9 @@ from bot.services.changes import (
 from bot.services.clients import add_client, archive_client
 from bot.services.status import AMBER, GREEN, HEALTH_RULES, RED, client_health
 from tests.slackhttp import message_text, mrkdwn_texts
+
+parse = REGISTRY.parse
+command_from_form = REGISTRY.read_form
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -358,7 +362,8 @@ def test_announcement_has_both_buttons_with_the_change_id_and_mentions_the_owner
     assert "Media lot failed release testing" in text
     assert "<@U0ANA>" in text  # the owner is asked to tell the client
     assert "<@U0BO>" in text  # who logged it
-    assert [(b["action_id"], b["value"]) for b in buttons(message)] == [(blocks.MARK_TOLD, "7"), (blocks.DRAFT, "7")]
+    assert [(b["action_id"], b["value"]) for b in buttons(message)] == [
+        (ActionId.MARK_TOLD, "7"), (ActionId.DRAFT, "7")]
     assert "moved" not in text  # no history line the first time
     assert message.text.startswith("Schedule change #7 for Acme Biologics")
 
@@ -419,7 +424,8 @@ def test_followup_nudge_mentions_the_owner_with_the_buttons():
     message = blocks.followup_nudge(make_change(), make_client(), 4.0)
     text = shown(message)
     assert "<@U0ANA>" in text and "#7" in text and "4 business hours" in text
-    assert [(b["action_id"], b["value"]) for b in buttons(message)] == [(blocks.MARK_TOLD, "7"), (blocks.DRAFT, "7")]
+    assert [(b["action_id"], b["value"]) for b in buttons(message)] == [
+        (ActionId.MARK_TOLD, "7"), (ActionId.DRAFT, "7")]
 
 
 def test_followup_escalation_names_the_owner_and_the_reason():
@@ -469,7 +475,7 @@ def test_draft_text_without_an_old_date_says_only_the_new_one():
 
 def test_draft_modal_prefills_the_draft_and_says_where_it_goes():
     view = blocks.draft_modal(make_change(), make_client())
-    assert view["callback_id"] == blocks.DRAFT_CALLBACK
+    assert view["callback_id"] == CallbackId.DRAFT
     assert json.loads(view["private_metadata"]) == {"change_id": 7}
     [field] = [block for block in view["blocks"] if block["type"] == "input"]
     assert field["block_id"] == "draft"

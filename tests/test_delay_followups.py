@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.commands import REGISTRY, Context
+from bot.commands.changes import mark_change_told
 from bot.config import Settings
 from bot.db.models import CANCELLED, PENDING, SENDING, SENT, Client, OutboxMessage, ScheduleChange, utcnow
-from bot.execute import Context, execute, mark_change_told
-from bot.parsing.commands import parse
 from bot.services import Actor
 from bot.services.changes import mark_told, record_change
 from bot.services.clients import add_client, archive_client, update_client
@@ -87,7 +87,7 @@ def run_job(env: dict[str, str], cwd: Path, now: dt.datetime, *extra: str) -> su
 def tell(database, change_id: int, now: dt.datetime) -> None:
     """`/cmo told #<id>`, the path every surface shares (the command, the button, the draft)."""
     with database.transaction() as session:
-        ctx = Context(session, ACTOR, BERLIN, now=now)
+        ctx = Context(session, ACTOR, Settings(timezone=BERLIN.key), now=now)
         mark_change_told(ctx, change_id, how="phone call with their QA lead")
 
 
@@ -282,8 +282,8 @@ def test_after_told_nothing_more_is_posted(env, workdir, database, slack):
     assert len(nudges(slack)) == 1
 
     with database.transaction() as session:  # `/cmo told #<id>` as typed
-        ctx = Context(session, ACTOR, BERLIN, now=berlin(30, 15))
-        execute(parse(f'told #{change_id} how:"call with their QA lead"'), ctx)
+        ctx = Context(session, ACTOR, Settings(timezone=BERLIN.key), now=berlin(30, 15))
+        REGISTRY.execute(REGISTRY.parse(f'told #{change_id} how:"call with their QA lead"'), ctx)
 
     for now in (berlin(1, 10, month=12), berlin(1, 16, month=12), berlin(7, 10, month=12)):
         result = run_job(env, workdir, now)

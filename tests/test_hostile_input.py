@@ -228,13 +228,13 @@ def test_a_command_without_a_trigger_is_refused(bot, database):
 # -- item 12: an unexpected error in a modal is shown in the modal ---------------------------------------------
 
 def test_an_unexpected_error_in_a_form_is_shown_in_the_form(bot, database, slack, monkeypatch):
-    import handlers.views
+    from bot.commands import REGISTRY
 
     def broken(*args, **kwargs):
         raise RuntimeError("a defect")
 
     view = opened_form(slack, bot.command("client add"))
-    monkeypatch.setattr(handlers.views, "execute", broken)
+    monkeypatch.setattr(REGISTRY, "execute", broken)
     response = bot.submit_view(view, {"name": text_input("Acme Biologics")})
     assert response.status == 200
     assert response.json["response_action"] == "errors"
@@ -243,9 +243,9 @@ def test_an_unexpected_error_in_a_form_is_shown_in_the_form(bot, database, slack
 
 
 def test_an_unexpected_error_in_a_command_is_answered(bot, database, monkeypatch):
-    import handlers.commands
+    from bot.commands import REGISTRY
 
-    monkeypatch.setattr(handlers.commands, "execute", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(REGISTRY, "execute", lambda *a, **k: 1 / 0)
     response = bot.command("status")
     assert response.status == 200
     assert "Something went wrong on our side" in message_text(response.json)

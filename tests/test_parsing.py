@@ -6,23 +6,14 @@ import datetime as dt
 
 import pytest
 
+from bot.commands import REGISTRY, USAGE, Help, NotYetAvailable, OpenModal
+from bot.commands.clients import ClientAdd, ClientArchive, ClientList, ClientSet
+from bot.commands.history import History
+from bot.commands.log import LogInteraction
+from bot.commands.registry import PLANNED
+from bot.commands.status import Status
 from bot.db.models import INTERACTION_KINDS
 from bot.errors import UserError
-from bot.parsing.commands import (
-    PLANNED,
-    USAGE,
-    ClientAdd,
-    ClientArchive,
-    ClientList,
-    ClientSet,
-    Help,
-    History,
-    LogInteraction,
-    NotYetAvailable,
-    OpenModal,
-    Status,
-    parse,
-)
 from bot.parsing.dates import (
     DATE_FORMS,
     DateSpec,
@@ -31,8 +22,10 @@ from bot.parsing.dates import (
     parse_duration,
     parse_timezone,
 )
-from bot.parsing.forms import command_from_form
 from bot.parsing.tokens import parse_channel, parse_user, tokenize, unescape_slack
+
+parse = REGISTRY.parse
+command_from_form = REGISTRY.read_form
 
 WEDNESDAY = dt.date(2026, 12, 2)
 FRIDAY = dt.date(2026, 12, 4)

@@ -10,14 +10,20 @@ from slack_sdk.models.views import View
 
 from bot.blocks import Message
 from bot.blocks import text as t
+from bot.blocks.ids import ActionId, CallbackId
 from bot.blocks.layout import context, header, packed_sections, section
 from bot.db.models import Client, ScheduleChange
 from bot.services.changes import SlipHistory
 
-MARK_TOLD = "change_told"
-DRAFT = "change_draft"
-DRAFT_CALLBACK = "change_draft"
 DRAFT_INPUT_LIMIT = 3000
+
+
+def tell_buttons(change: ScheduleChange, block_id: str) -> dict[str, Any]:
+    """The buttons "Mark client told" and "Draft message to client", on whatever asks to tell the client."""
+    return ActionsBlock(block_id=block_id, elements=[
+        ButtonElement(text="Mark client told", action_id=ActionId.MARK_TOLD, value=str(change.id), style="primary"),
+        ButtonElement(text="Draft message to client", action_id=ActionId.DRAFT, value=str(change.id)),
+    ]).to_dict()
 
 
 def slip_text(days: int | None) -> str:
@@ -65,10 +71,7 @@ def announcement(change: ScheduleChange, client: Client, history: SlipHistory) -
     if repeated:
         blocks.append(context(repeated))
     if change.told_at is None:
-        blocks.append(ActionsBlock(block_id=f"change:{change.id}", elements=[
-            ButtonElement(text="Mark client told", action_id=MARK_TOLD, value=str(change.id), style="primary"),
-            ButtonElement(text="Draft message to client", action_id=DRAFT, value=str(change.id)),
-        ]).to_dict())
+        blocks.append(tell_buttons(change, f"change:{change.id}"))
     else:
         blocks.append(context(told_text(change)))
     fallback = f"Schedule change #{change.id} for {client.name}: {change.item} to {change.new_date:%Y-%m-%d}"
@@ -137,10 +140,7 @@ def followup_nudge(change: ScheduleChange, client: Client, hours: float) -> Mess
                f"{hours:.0f} business hours. Tell them, then mark it told.")
     return Message(text=f"Schedule change #{change.id} not told to {client.name} yet", blocks=[
         section(message),
-        ActionsBlock(block_id=f"change:{change.id}:nudge", elements=[
-            ButtonElement(text="Mark client told", action_id=MARK_TOLD, value=str(change.id), style="primary"),
-            ButtonElement(text="Draft message to client", action_id=DRAFT, value=str(change.id)),
-        ]).to_dict(),
+        tell_buttons(change, f"change:{change.id}:nudge"),
     ])
 
 
@@ -171,12 +171,12 @@ def draft_modal(change: ScheduleChange, client: Client) -> dict[str, Any]:
              f"{t.user_text(client.name, 200)} has no shared channel: Send records this text and marks the "
              "change told; send it to the client yourself.")
     return View(
-        type="modal", callback_id=DRAFT_CALLBACK, title="Message to client", submit="Send", close="Cancel",
+        type="modal", callback_id=CallbackId.DRAFT, title="Message to client", submit="Send", close="Cancel",
         private_metadata=json.dumps({"change_id": change.id}),
         blocks=[
             section(f"Schedule change #{change.id}: {item_text(change)} for *{t.user_text(client.name, 200)}*"),
             InputBlock(block_id="draft", label="Message (edit before sending)", element=PlainTextInputElement(
-                action_id="value", multiline=True, max_length=DRAFT_INPUT_LIMIT,
+                action_id=ActionId.VALUE, multiline=True, max_length=DRAFT_INPUT_LIMIT,
                 initial_value=t.clip(draft_text(change, client), DRAFT_INPUT_LIMIT))),
             context(where),
         ],
@@ -192,8 +192,5 @@ def client_message_failed(change: ScheduleChange, client: Client, error: str) ->
                "it again, or tell the client another way and mark it told.")
     return Message(text=f"The message to {client.name} about schedule change #{change.id} was not posted", blocks=[
         section(message),
-        ActionsBlock(block_id=f"change:{change.id}:resend", elements=[
-            ButtonElement(text="Mark client told", action_id=MARK_TOLD, value=str(change.id), style="primary"),
-            ButtonElement(text="Draft message to client", action_id=DRAFT, value=str(change.id)),
-        ]).to_dict(),
+        tell_buttons(change, f"change:{change.id}:resend"),
     ])

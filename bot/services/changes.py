@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Client, ScheduleChange, utcnow
 from bot.errors import UserError
-from bot.parsing.commands import CHANGE_MISSING
 from bot.services import Actor, audit
 
+CHANGE_MISSING = "There is no schedule change #{}. `/cmo changes open` lists the open ones."
 AUDITED_FIELDS = ("item", "project", "old_date", "new_date", "reason", "told_at", "told_by", "told_how",
                   "told_text")
 MAX_REASON = 2000

@@ -5,17 +5,17 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.blocks import Message
-from bot.blocks.changes import DRAFT, MARK_TOLD, announcement, draft_modal
-from bot.execute import change_to_tell, mark_change_told
+from bot.blocks.changes import announcement, draft_modal
+from bot.blocks.ids import ActionId
+from bot.commands.changes import change_to_tell, mark_change_told, parse_change_id
 from bot.parsing import payloads
-from bot.parsing.commands import parse_change_id
 from bot.services.changes import slip_history
 from handlers.listener import BUTTON, Call, OpenForm, listener
 
 
 def register(app: App) -> None:
-    app.action(MARK_TOLD)(mark_told)
-    app.action(DRAFT)(open_draft)
+    app.action(ActionId.MARK_TOLD)(mark_told)
+    app.action(ActionId.DRAFT)(open_draft)
 
 
 def _pressed_value(call: Call) -> str:

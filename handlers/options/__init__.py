@@ -6,7 +6,8 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.blocks.modals import CLIENT_PICKER, MAX_OPTIONS, client_options
+from bot.blocks.forms import MAX_OPTIONS, client_options
+from bot.blocks.ids import ActionId
 from bot.parsing import payloads
 from bot.services.clients import search_clients
 from handlers.listener import OPTIONS, Call, listener
@@ -15,7 +16,7 @@ MAX_QUERY = 200
 
 
 def register(app: App) -> None:
-    app.options(CLIENT_PICKER)(suggest_clients)
+    app.options(ActionId.CLIENT_PICKER)(suggest_clients)
 
 
 @listener(OPTIONS)

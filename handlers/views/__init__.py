@@ -12,15 +12,16 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import Message
 from bot.blocks import text as t
-from bot.blocks.changes import DRAFT_CALLBACK, DRAFT_INPUT_LIMIT
+from bot.blocks.changes import DRAFT_INPUT_LIMIT
+from bot.blocks.forms import result_view
+from bot.blocks.ids import CallbackId
 from bot.blocks.layout import section
-from bot.blocks.modals import CALLBACK_PREFIX, MODAL_TITLES, result_view
+from bot.commands import REGISTRY, LinkWanted, SourceMessage
+from bot.commands.changes import parse_change_id, send_to_client
 from bot.db import Database
 from bot.errors import UserError
-from bot.execute import LinkWanted, SourceMessage, execute, send_to_client
 from bot.parsing import payloads
-from bot.parsing.commands import parse_change_id
-from bot.parsing.forms import command_from_form, field_value
+from bot.parsing.fields import field_value
 from bot.services import Actor
 from bot.services.interactions import attach_permalink
 from handlers.listener import MODAL, Call, listener
@@ -29,26 +30,27 @@ logger = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.view(re.compile("^" + re.escape(CALLBACK_PREFIX)))(submit)
-    app.view(DRAFT_CALLBACK)(submit_draft)
+    app.view(re.compile("^" + re.escape(CallbackId.FORM_PREFIX)))(submit)
+    app.view(CallbackId.DRAFT)(submit_draft)
 
 
 @listener(MODAL)
 def submit(call: Call) -> dict[str, Any]:
     view = call.body["view"]
-    name = view["callback_id"].removeprefix(CALLBACK_PREFIX)
-    if name not in MODAL_TITLES:
+    name = view["callback_id"].removeprefix(CallbackId.FORM_PREFIX)
+    form = REGISTRY.form(name)
+    if form is None:
         raise payloads.InvalidPayload("a form Rapport does not have")
     metadata = payloads.view_metadata(view)
-    command = command_from_form(name, payloads.view_values(view))
+    command = form.read(payloads.view_values(view))
     channel_id = payloads.channel_id(metadata.get("channel_id"), required=False)
     message_ts = payloads.message_ts(metadata.get("message_ts"))
     if channel_id and message_ts:
         call.ctx.source_message = SourceMessage(channel_id, message_ts)
-    reply = execute(command, call.ctx)
+    reply = REGISTRY.execute(command, call.ctx)
     for wanted in call.ctx.links_wanted:
         call.later(_link_fetcher(call.ctx.actor, wanted, call.client, call.database))
-    return {"response_action": "update", "view": result_view(MODAL_TITLES[name], reply)}
+    return {"response_action": "update", "view": result_view(form.title, reply)}
 
 
 def _link_fetcher(actor: Actor, wanted: LinkWanted, client: WebClient, database: Database):

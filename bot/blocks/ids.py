@@ -1,0 +1,24 @@
+"""The identifiers Slack sends back to us: a button's `action_id`, a view's or a shortcut's `callback_id`.
+One definition each; the blocks that carry them, the handlers that listen for them, the manifest and
+the tests all use these."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    VALUE = "value"  # every form input's own (the block_id names the field)
+    CLIENT_PICKER = "client_picker"  # the client select, whose options load as one types
+    MARK_TOLD = "change_told"
+    DRAFT = "change_draft"
+
+
+class CallbackId(StrEnum):
+    FORM_PREFIX = "cmo:"  # + a subcommand's name: its form
+    DRAFT = "change_draft"  # the message to the client
+    MESSAGE_SHORTCUT = "log_message"  # "Log client interaction" on a message
+
+
+def callback_id(subcommand: str) -> str:
+    return f"{CallbackId.FORM_PREFIX}{subcommand}"

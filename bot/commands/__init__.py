@@ -1,0 +1,19 @@
+"""The `/cmo` subcommands. Each feature is a module here declaring its `SUBCOMMANDS` (and its help
+`TOPICS`); FEATURES is the one place a feature is registered. See bot/commands/registry.py."""
+
+from __future__ import annotations
+
+from bot.commands import changes, clients, help, history, log, status
+from bot.commands.context import Context, LinkWanted, SourceMessage
+from bot.commands.registry import FormRequest, Help, NotYetAvailable, OpenModal, Registry
+
+FEATURES = (help, clients, log, changes, status, history)
+
+REGISTRY = Registry(
+    subcommands=[sub for feature in FEATURES for sub in getattr(feature, "SUBCOMMANDS", ())],
+    topics=[topic for feature in FEATURES for topic in getattr(feature, "TOPICS", ())] + list(help.GENERAL_TOPICS),
+)
+USAGE = REGISTRY.usages  # name -> grammar line, as help and errors show it
+
+__all__ = ["FEATURES", "REGISTRY", "USAGE", "Context", "FormRequest", "Help", "LinkWanted", "NotYetAvailable",
+           "OpenModal", "SourceMessage"]
