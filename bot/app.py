@@ -8,11 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -24,17 +19,9 @@ from bot.blocks.layout import section
 from bot.config import Settings
 from bot.db import Database
 from bot.services.requests import first_time
+from bot.slack_client import web_client
 
 logger = logging.getLogger(__name__)
-
-
-def create_web_client(settings: Settings) -> WebClient:
-    """The listeners' client: one quick retry on 429, 5xx or a lost connection (listeners ack before
-    they call Slack, so a retry never delays Slack's 3-second ack)."""
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
-                     retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1),
-                                     RateLimitErrorRetryHandler(max_retry_count=1),
-                                     ServerErrorRetryHandler(max_retry_count=1)])
 
 
 def create_app(settings: Settings, client: WebClient | None = None, *, database: Database | None = None,
@@ -55,7 +42,7 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
     database = database or Database(settings.database_url)
     runner = runner or BackgroundRunner()
     if client is None:
-        client = create_web_client(settings)
+        client = web_client(settings)
     elif client.token is None:
         client.token = settings.slack_bot_token
     app = App(
@@ -103,9 +90,8 @@ class ImmediateDelivery:
 
     def __init__(self, settings: Settings, database: Database) -> None:
         from bot.delivery import DeliveryWorker
-        from bot.runtime import delivery_client
 
-        self._worker = DeliveryWorker(database, delivery_client(settings),
+        self._worker = DeliveryWorker(database, web_client(settings, for_delivery=True),
                                       managers_channel=settings.managers_channel)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-deliver")
 

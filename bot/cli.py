@@ -102,10 +102,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as error:  # urllib's URLError included: Slack unreachable
         print(f"rapport: could not reach Slack at {settings.slack_api_url}: {error}", file=sys.stderr)
         return 1
-    from bot.runtime import configure
+    from bot.runtime import Runtime
     from bot.scheduler import SchedulerState, start_in_thread
 
-    runtime = configure(settings, jobs_database)
+    runtime = Runtime.create(settings, jobs_database)
     scheduler = SchedulerState()  # "off" unless the scheduler runs in this process; /healthz shows it
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -134,7 +134,7 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
     import threading
 
     from bot.db import Database
-    from bot.runtime import configure
+    from bot.runtime import Runtime
     from bot.scheduler import SchedulerConflict, run_scheduler
 
     database = Database.for_jobs(settings.database_url)
@@ -144,7 +144,7 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     try:
         # Database errors never end it: it logs, backs off, reconnects and stands for election again.
-        run_scheduler(configure(settings, database), stop)
+        run_scheduler(Runtime.create(settings, database), stop)
     except SchedulerConflict as conflict:
         print(f"rapport scheduler: {conflict}", file=sys.stderr)
         return 3
@@ -161,7 +161,7 @@ def _jobs_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.db import Database
-    from bot.runtime import configure
+    from bot.runtime import Runtime
     from jobs import JOBS
     from jobs.manual import parse_moment, run_by_hand
 
@@ -180,8 +180,8 @@ def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     database = Database.for_jobs(settings.database_url)
     database.upgrade()
-    configure(settings, database)
-    print(run_by_hand(spec, now=now, dry_run=args.dry_run, max_delivery_seconds=300))
+    runtime = Runtime.create(settings, database)
+    print(run_by_hand(spec, runtime, now=now, dry_run=args.dry_run, max_delivery_seconds=300))
     return 0
 
 

@@ -82,7 +82,8 @@ class SchedulerState:
             return self._changed.wait_for(lambda: predicate(self._status), timeout)
 
 
-def build_scheduler() -> BackgroundScheduler:
+def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
+    """Every job, handed the runtime (database, settings, delivery worker) through its kwargs."""
     from jobs import JOBS
 
     scheduler = BackgroundScheduler(
@@ -93,7 +94,7 @@ def build_scheduler() -> BackgroundScheduler:
         scheduler.add_job(
             _quiet_about_the_database(spec.name, spec.run), trigger=spec.trigger(), id=spec.name,
             name=spec.description, replace_existing=True,
-            kwargs={"max_seconds": DELIVER_SLICE_SECONDS} if spec.delivers else {},
+            kwargs={"runtime": runtime, **({"max_seconds": DELIVER_SLICE_SECONDS} if spec.delivers else {})},
             # Run once at start too: catching up after downtime should not wait for the first interval.
             next_run_time=dt.datetime.now(dt.UTC),
         )
@@ -146,7 +147,7 @@ def run_scheduler(runtime: Runtime, stop: threading.Event, *, poll_seconds: floa
                     continue
                 standby_logged = False
                 failures = 0
-                _serve_as_active(lock, stop, poll_seconds, state)
+                _serve_as_active(runtime, lock, stop, poll_seconds, state)
             except SchedulerConflict as conflict:
                 state.record_error(str(conflict))
                 raise
@@ -168,10 +169,11 @@ def run_scheduler(runtime: Runtime, stop: threading.Event, *, poll_seconds: floa
         state.set_role(OFF)
 
 
-def _serve_as_active(lock: HeldLock, stop: threading.Event, poll_seconds: float, state: SchedulerState) -> None:
+def _serve_as_active(runtime: Runtime, lock: HeldLock, stop: threading.Event, poll_seconds: float,
+                     state: SchedulerState) -> None:
     scheduler = None
     try:
-        scheduler = build_scheduler()
+        scheduler = build_scheduler(runtime)
         scheduler.start()
         state.set_role(ACTIVE)
         logger.info("Scheduler active: %s", ", ".join(job.id for job in scheduler.get_jobs()))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.blocks.changes import followup_escalation, followup_nudge
 from bot.config import Settings
-from bot.db.models import Client, ScheduleChange
+from bot.db.models import Client
+from bot.runtime import Runtime
 from bot.services.business_time import BUSINESS_DAY_HOURS, business_hours_between, in_business_hours
 from bot.services.changes import followup_keys, open_changes_by_client
 from bot.services.status import client_zone
@@ -20,26 +20,24 @@ from jobs.common import JobResult, Outgoing, run_planner
 NAME = "delay-followups"
 
 
-def plan(session: Session, settings: Settings, now: dt.datetime) -> list[Outgoing]:
+def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -> list[Outgoing]:
     outgoing: list[Outgoing] = []
-    teams = session.scalars(select(ScheduleChange.team_id).where(ScheduleChange.told_at.is_(None)).distinct())
-    for team_id in sorted(teams):
-        for client_id, changes in open_changes_by_client(session, team_id).items():
-            client = session.get(Client, client_id)
-            zone = client_zone(client, settings.zone)
-            if client.is_archived or not in_business_hours(now, zone):
-                continue
-            for change in changes:
-                hours = business_hours_between(change.logged_at, now, zone)
-                nudge_key, escalate_key = followup_keys(change.id)
-                if hours >= settings.disclosure_hours and client.internal_channel_id:
-                    outgoing.append(Outgoing(team_id, nudge_key, client.internal_channel_id,
-                                             followup_nudge(change, client, hours), NAME))
-                if hours >= BUSINESS_DAY_HOURS and settings.managers_channel:
-                    outgoing.append(Outgoing(team_id, escalate_key, settings.managers_channel,
-                                             followup_escalation(change, client, hours), NAME))
+    for client_id, changes in open_changes_by_client(session, team_id).items():
+        client = session.get(Client, client_id)
+        zone = client_zone(client, settings.zone)
+        if client.is_archived or not in_business_hours(now, zone):
+            continue
+        for change in changes:
+            hours = business_hours_between(change.logged_at, now, zone)
+            nudge_key, escalate_key = followup_keys(change.id)
+            if hours >= settings.disclosure_hours and client.internal_channel_id:
+                outgoing.append(Outgoing(team_id, nudge_key, client.internal_channel_id,
+                                         followup_nudge(change, client, hours), NAME))
+            if hours >= BUSINESS_DAY_HOURS and settings.managers_channel:
+                outgoing.append(Outgoing(team_id, escalate_key, settings.managers_channel,
+                                         followup_escalation(change, client, hours), NAME))
     return outgoing
 
 
-def delay_followups(now: dt.datetime | None = None, dry_run: bool = False) -> JobResult:
-    return run_planner(NAME, plan, now, dry_run)
+def delay_followups(runtime: Runtime, now: dt.datetime | None = None, dry_run: bool = False) -> JobResult:
+    return run_planner(NAME, plan, runtime, now, dry_run)

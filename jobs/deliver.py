@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from bot.blocks import Message
 from bot.db.models import PENDING, OutboxMessage, utcnow
-from bot.runtime import current
+from bot.runtime import Runtime
 from jobs.common import JobResult, Outgoing
 
 
-def deliver(now: dt.datetime | None = None, dry_run: bool = False, max_seconds: float = 50.0) -> JobResult:
-    runtime = current()
+def deliver(runtime: Runtime, now: dt.datetime | None = None, dry_run: bool = False,
+            max_seconds: float = 50.0) -> JobResult:
     result = JobResult(job="deliver", now=now or dt.datetime.now(dt.UTC), dry_run=dry_run)
     if dry_run:
         with runtime.database.transaction() as session:

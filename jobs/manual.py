@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from bot.console import render
+from bot.runtime import Runtime
 from jobs import JobSpec
 from jobs.deliver import deliver
 
@@ -21,13 +22,14 @@ def parse_moment(text: str, zone: ZoneInfo) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-def run_by_hand(spec: JobSpec, *, now: dt.datetime | None, dry_run: bool, max_delivery_seconds: float) -> str:
+def run_by_hand(spec: JobSpec, runtime: Runtime, *, now: dt.datetime | None, dry_run: bool,
+                max_delivery_seconds: float) -> str:
     """Run the job, then deliver what is pending; dry, show what would be posted and change nothing."""
-    result = spec.run(now=now, dry_run=dry_run)
+    result = spec.run(runtime, now=now, dry_run=dry_run)
     parts = [result.summary()]
     if dry_run:
         parts += [f"→ {render.mrkdwn(f'<#{outgoing.channel_id}>')} [{outgoing.dedupe_key}]\n"
                   + render.message(outgoing.message.text, outgoing.message.blocks) for outgoing in result.planned]
     elif not spec.delivers:
-        parts.append(deliver(max_seconds=max_delivery_seconds).summary())
+        parts.append(deliver(runtime, max_seconds=max_delivery_seconds).summary())
     return "\n\n".join(parts)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.blocks.replies import portfolio
 from bot.config import Settings
-from bot.db.models import Client
+from bot.runtime import Runtime
 from bot.services.status import portfolio as portfolio_rows
 from jobs.common import JobResult, Outgoing, run_planner
 
@@ -20,7 +19,7 @@ NAME = "weekly-digest"
 DUE_AT = dt.time(9, 0)
 
 
-def plan(session: Session, settings: Settings, now: dt.datetime) -> list[Outgoing]:
+def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -> list[Outgoing]:
     if not settings.managers_channel:
         return []
     local = now.astimezone(settings.zone)
@@ -28,14 +27,10 @@ def plan(session: Session, settings: Settings, now: dt.datetime) -> list[Outgoin
     if local < dt.datetime.combine(monday, DUE_AT, tzinfo=settings.zone):
         return []
     year, week, _ = monday.isocalendar()
-    teams = session.scalars(select(Client.team_id).where(Client.archived_at.is_(None)).distinct())
-    outgoing = []
-    for team_id in sorted(teams):
-        rows = portfolio_rows(session, team_id, settings.zone, now=now)
-        message = portfolio(rows, title=f"Weekly portfolio health — week {week}, {monday:%d %b %Y}", empty="")
-        outgoing.append(Outgoing(team_id, f"{NAME}:{year}-W{week:02d}", settings.managers_channel, message, NAME))
-    return outgoing
+    rows = portfolio_rows(session, team_id, settings.zone, now=now)
+    message = portfolio(rows, title=f"Weekly portfolio health — week {week}, {monday:%d %b %Y}", empty="")
+    return [Outgoing(team_id, f"{NAME}:{year}-W{week:02d}", settings.managers_channel, message, NAME)]
 
 
-def weekly_digest(now: dt.datetime | None = None, dry_run: bool = False) -> JobResult:
-    return run_planner(NAME, plan, now, dry_run)
+def weekly_digest(runtime: Runtime, now: dt.datetime | None = None, dry_run: bool = False) -> JobResult:
+    return run_planner(NAME, plan, runtime, now, dry_run)

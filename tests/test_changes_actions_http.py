@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import bot.runtime
+from bot.runtime import Runtime
 from jobs.delay_followups import delay_followups
 from tests.commands_support import channel_link, shown, typed, unescape
 from tests.slackhttp import message_text, text_input
@@ -479,10 +479,9 @@ def test_nothing_internal_reaches_the_shared_channel(shared, database, slack, se
     responses(slack)
 
     # The follow-ups job a couple of business days later: nudges in the internal channel, escalations to managers.
-    monkeypatch.setattr(bot.runtime, "_current", None)
-    runtime = bot.runtime.configure(dataclasses.replace(settings, managers_channel="C0MANAGERS"), database,
-                                    per_channel_interval=0.0)
-    result = delay_followups(now=second_weekday_after(dt.datetime.now(dt.UTC).date()))
+    runtime = Runtime.create(dataclasses.replace(settings, managers_channel="C0MANAGERS"), database,
+                             per_channel_interval=0.0)
+    result = delay_followups(runtime, now=second_weekday_after(dt.datetime.now(dt.UTC).date()))
     assert result.queued == 4, result.summary()  # #3 and #4: a nudge and an escalation each
     while runtime.worker.deliver(max_seconds=10).skipped:
         time.sleep(0.1)

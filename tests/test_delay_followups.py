@@ -317,7 +317,7 @@ def test_a_nudge_queued_but_not_delivered_is_cancelled_by_told_and_never_posted(
     # Queued by the job's own planner, as the scheduler does between two deliveries; not delivered yet.
     settings = Settings(managers_channel=MANAGERS)
     with database.transaction() as session:
-        [outgoing] = plan(session, settings, berlin(30, 14))
+        [outgoing] = plan(session, settings, TEAM, berlin(30, 14))
         assert enqueue(session, team_id=outgoing.team_id, dedupe_key=outgoing.dedupe_key,
                        channel_id=outgoing.channel_id, message=outgoing.message, source=outgoing.source)
     [row] = outbox_rows(database)

@@ -12,10 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.blocks import Message
-from bot.db.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from bot.db.models import FAILED, PENDING, SENDING, SENT, Client, OutboxMessage
 from bot.services import Actor
 from bot.services.clients import add_client
 from bot.services.outbox import enqueue
@@ -338,3 +338,21 @@ def test_sigkill_at_arbitrary_points_of_paced_delivery_then_restart_delivers_eac
     assert_each_delivered_once(database, slack, ids)
     for channel in ("C0ONE", "C0TWO"):
         assert [m["text"] for m in slack.posted(channel)] == [f"msg {n} for {channel}" for n in range(5)]
+
+
+# -- one workspace's failure in a job run does not stop the others -------------------------------------------
+
+def test_a_workspace_whose_data_breaks_the_job_is_skipped_and_the_others_get_their_digest(database, env,
+                                                                                         workdir, slack):
+    seed_clients(database, ["Acme Biologics"])  # workspace T0ACME
+    with database.transaction() as session:
+        add_client(session, Actor("T0BETA", "U0BEA", "cli"), "Beta Pharma", owner_user_id="U0BEA")
+        # Data no command can write any more (a zone name the zone database dropped): the digest can't be made.
+        session.execute(update(Client).where(Client.team_id == "T0ACME").values(timezone="Mars/Olympus_Mons"))
+    result = rapport("jobs", "run", "weekly-digest", "--now", MONDAY_0905, env=env, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "queued 1 message(s); 1 workspace(s) failed, see the log: T0ACME" in result.stdout
+    assert "the work for workspace T0ACME failed and was rolled back" in result.stderr
+    [digest] = digests(slack)
+    assert "Beta Pharma" in message_text(digest) and "Acme" not in message_text(digest)
+    assert [(row.team_id, row.status) for row in rows(database)] == [("T0BETA", SENT)]

@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot import runtime
 from bot.afterwards import InlineRunner
 from bot.app import create_app
 from bot.config import Settings
@@ -28,6 +27,7 @@ from bot.console import render
 from bot.db import Database
 from bot.demo import seed
 from bot.localslack import ApiCall, LocalSlack
+from bot.runtime import Runtime
 from bot.services import Actor
 
 TEAM_ID = "T0CONSOLE"
@@ -75,7 +75,7 @@ class Console:
         self.app = create_app(self.settings, database=self.database, runner=InlineRunner(),
                               deliver_after_commands=False)
         # The local Slack has no rate limit: no pacing between posts.
-        runtime.configure(self.settings, self.database, per_channel_interval=0.0)
+        self.runtime = Runtime.create(self.settings, self.database, per_channel_interval=0.0)
         self._seen = len(self.slack.calls)
         self._requests = 0
 
@@ -127,7 +127,7 @@ class Console:
         elif response.body:
             reply = json.loads(response.body)
             self._print(render.message(reply.get("text"), reply.get("blocks")))
-        runtime.current().worker.deliver(max_seconds=10)  # what the command queued, posted at once
+        self.runtime.worker.deliver(max_seconds=10)  # what the command queued, posted at once
         self._print_calls()
 
     def _run_job(self, text: str) -> None:
@@ -148,7 +148,7 @@ class Console:
         if spec is None:
             self._print("Usage: jobs run <job> [--now 2026-11-30T09:05] [--dry-run]; jobs: " + ", ".join(JOBS))
             return
-        self._print(run_by_hand(spec, now=now, dry_run="--dry-run" in words, max_delivery_seconds=30))
+        self._print(run_by_hand(spec, self.runtime, now=now, dry_run="--dry-run" in words, max_delivery_seconds=30))
         self._print_calls()
 
     def _print_calls(self) -> None:

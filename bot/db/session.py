@@ -96,6 +96,13 @@ class Database:
         return cls(url, purpose="jobs")
 
     @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for several transactions in a row (`with session.begin(): ...` each), e.g. one job run
+        that commits each workspace's work on its own."""
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed together, or not at all."""
         with self._sessions() as session, session.begin():
