@@ -43,7 +43,7 @@ from bot.blocks import Message
 from bot.blocks import text as t
 from bot.blocks.layout import context, section
 from bot.db import Database
-from bot.db.models import FAILED, PENDING, SENDING, SENT, OutboxMessage, utcnow
+from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.delivery_failures import after_failure
 from bot.locks import HeldLock, describe, try_acquire
 from bot.services.outbox import enqueue
@@ -208,8 +208,8 @@ class DeliveryWorker:
             rows = session.execute(
                 select(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.status,
                        OutboxMessage.next_attempt_at)
-                .where(or_(OutboxMessage.status == SENDING,
-                           and_(OutboxMessage.status == PENDING,
+                .where(or_(OutboxMessage.status == OutboxStatus.SENDING,
+                           and_(OutboxMessage.status == OutboxStatus.PENDING,
                                 or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.attempts > 0,
                                     OutboxMessage.error.is_not(None)))))
                 .order_by(OutboxMessage.id).limit(1000)
@@ -218,7 +218,7 @@ class DeliveryWorker:
         for row_id, channel_id, status, next_attempt_at in rows:
             first.setdefault(channel_id, (row_id, status, next_attempt_at))
         return [_Due(row_id, channel) for channel, (row_id, status, when) in first.items()
-                if status == PENDING and when <= now]
+                if status == OutboxStatus.PENDING and when <= now]
 
     # -- claims ----------------------------------------------------------------------------------
     def _mine(self):
@@ -234,7 +234,7 @@ class DeliveryWorker:
         with self.database.transaction() as session:
             renewed = session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.status == SENDING, self._mine(),
+                .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.SENDING, self._mine(),
                        OutboxMessage.lease_until > now)
                 .values(lease_until=now + self.lease)
             ).rowcount
@@ -249,8 +249,8 @@ class DeliveryWorker:
             with self.database.transaction() as session:
                 session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id == row_id, OutboxMessage.status == SENDING, self._mine())
-                    .values(status=PENDING, claimed_by=None, lease_until=None, claimed_at=None,
+                    .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.SENDING, self._mine())
+                    .values(status=OutboxStatus.PENDING, claimed_by=None, lease_until=None, claimed_at=None,
                             attempts=OutboxMessage.attempts - 1))
         except SQLAlchemyError as error:
             logger.warning("Could not give back outbox #%s (%s); its lease will expire", row_id, describe(error))
@@ -267,8 +267,9 @@ class DeliveryWorker:
         with self.database.transaction() as session:
             claimed = session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == due.id, OutboxMessage.status == PENDING)
-                .values(status=SENDING, claimed_at=now, claimed_by=self.identity, lease_until=now + self.lease,
+                .where(OutboxMessage.id == due.id, OutboxMessage.status == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=self.identity,
+                        lease_until=now + self.lease,
                         attempts=OutboxMessage.attempts + 1)
             ).rowcount
             row = session.get(OutboxMessage, due.id) if claimed else None
@@ -320,7 +321,7 @@ class DeliveryWorker:
     def _reconcile_orphans(self, lock: HeldLock, report: DeliveryReport) -> None:
         """Rows left "sending" that nobody is posting now: asked about in Slack, then sent, due or failed."""
         with self.database.transaction() as session:
-            orphans = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == SENDING)
+            orphans = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING)
                                            .order_by(OutboxMessage.id)))
         for row in orphans:
             now = utcnow()
@@ -351,7 +352,7 @@ class DeliveryWorker:
         if not ownerless and row.lease_until is not None and row.lease_until > now:
             report.claimed_elsewhere += 1
             return False
-        condition = [OutboxMessage.id == row.id, OutboxMessage.status == SENDING,
+        condition = [OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.SENDING,
                      OutboxMessage.claimed_by.is_(None) if previous is None else OutboxMessage.claimed_by == previous]
         if not ownerless:  # as read: the lease has run out (and a lease can't be renewed once it has)
             condition.append(or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
@@ -395,7 +396,7 @@ class DeliveryWorker:
         with self.database.transaction() as session:
             marked = session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine())
-                .values(status=SENT, slack_ts=ts, sent_at=utcnow(), error=None, claimed_by=None,
+                .values(status=OutboxStatus.SENT, slack_ts=ts, sent_at=utcnow(), error=None, claimed_by=None,
                         lease_until=None)).rowcount
         if not marked:
             logger.warning("Outbox #%s was posted (ts %s), but the row changed meanwhile (cancelled?); left as is",
@@ -403,8 +404,8 @@ class DeliveryWorker:
 
     def _requeue(self, row_id: int, *, delay: float, error: str | None, refund_attempt: bool) -> None:
         """Due again after `delay`; a refunded attempt (rate limited, joined the channel) doesn't count."""
-        values: dict[str, Any] = {"status": PENDING, "error": error, "claimed_by": None, "lease_until": None,
-                                  "next_attempt_at": utcnow() + dt.timedelta(seconds=delay)}
+        values: dict[str, Any] = {"status": OutboxStatus.PENDING, "error": error, "claimed_by": None,
+                                  "lease_until": None, "next_attempt_at": utcnow() + dt.timedelta(seconds=delay)}
         if refund_attempt:
             values["attempts"] = OutboxMessage.attempts - 1
         with self.database.transaction() as session:
@@ -429,7 +430,7 @@ class DeliveryWorker:
         with self.database.transaction() as session:
             failed = session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine())
-                .values(status=FAILED, error=reason, claimed_by=None, lease_until=None)).rowcount
+                .values(status=OutboxStatus.FAILED, error=reason, claimed_by=None, lease_until=None)).rowcount
             if not failed:
                 return
             row = session.get(OutboxMessage, row_id)

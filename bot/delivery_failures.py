@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.blocks.changes import client_message_failed
 from bot.db.models import Client, OutboxMessage, ScheduleChange
-from bot.services import Actor
+from bot.services import Actor, Surface
 from bot.services import changes as change_service
 from bot.services.outbox import CLIENT_MESSAGE, enqueue
 
@@ -30,7 +30,7 @@ def after_failure(session: Session, row: OutboxMessage) -> None:
             or change_service.client_message_key(change) != row.dedupe_key):
         return  # told again since, some other way: nothing to undo
     client = session.get(Client, change.client_id)
-    change_service.reopen(session, Actor(row.team_id, SYSTEM_ACTOR, "delivery"), change)
+    change_service.reopen(session, Actor(row.team_id, SYSTEM_ACTOR, Surface.DELIVERY), change)
     if client.internal_channel_id:
         enqueue(session, team_id=row.team_id, dedupe_key=f"outbox-failed:{row.id}:owner",
                 channel_id=client.internal_channel_id, message=client_message_failed(change, client, row.error or ""),

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database
-from bot.db.models import PENDING, OutboxMessage, utcnow
+from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.locks import describe
 from bot.scheduler import OFF, SchedulerState
 
@@ -70,7 +70,7 @@ def oldest_due_age(database: Database, now: dt.datetime | None = None) -> float 
     now = now or utcnow()
     with database.engine.connect() as connection:
         oldest = connection.execute(select(func.min(OutboxMessage.next_attempt_at))
-                                    .where(OutboxMessage.status == PENDING,
+                                    .where(OutboxMessage.status == OutboxStatus.PENDING,
                                            OutboxMessage.next_attempt_at <= now)).scalar()
     return None if oldest is None else (now - oldest).total_seconds()
 

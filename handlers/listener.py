@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.errors import UserError
 from bot.parsing import payloads
-from bot.services import Actor
+from bot.services import Actor, Surface
 from bot.services.outbox import QUEUED
 from bot.services.requests import first_time
 
@@ -79,7 +79,7 @@ def _later_respond(afterwards: Afterwards, respond: Respond, message: Message, *
 
 # -- surfaces ----------------------------------------------------------------------------------------------
 
-class Surface:
+class RequestKind:
     """How one kind of request is answered. `name` is what the audit trail records."""
 
     name = ""
@@ -106,10 +106,10 @@ class Surface:
         call.later(lambda: open_modal(call.client, trigger_id, form.view, respond, usage=form.usage))
 
 
-class SlashCommand(Surface):
+class SlashCommand(RequestKind):
     """`/cmo`: the reply is the acknowledgement itself, ephemeral; a form opens after it."""
 
-    name = "slash_command"
+    name = Surface.SLASH_COMMAND
 
     def once_key(self, body: dict[str, Any]) -> str | None:
         # Slack never retries a slash command, but a signed one can be replayed within five minutes.
@@ -128,10 +128,10 @@ class SlashCommand(Surface):
         ack(response_type="ephemeral", **ALREADY_RUN.as_kwargs())
 
 
-class Button(Surface):
+class Button(RequestKind):
     """A button on a message the bot posted: acknowledged at once; the message is updated, or a form opened."""
 
-    name = "button"
+    name = Surface.BUTTON
 
     def answer(self, ack: Ack, respond: Respond, call: Call, answer: Message | OpenForm | None) -> None:
         if isinstance(answer, OpenForm):
@@ -147,14 +147,14 @@ class Button(Surface):
                        replace_original=False)
 
 
-class ModalSubmission(Surface):
+class ModalSubmission(RequestKind):
     """A submitted modal: the answer is the modal's next state (`response_action`), given at once."""
 
-    name = "modal"
+    name = Surface.MODAL
 
     def audit_name(self, body: dict[str, Any]) -> str:
         surface = payloads.view_metadata(body["view"]).get("surface")
-        return surface if surface in ("modal", MessageShortcut.name) else self.name
+        return surface if surface in (Surface.MODAL, Surface.MESSAGE_SHORTCUT) else self.name
 
     def once_key(self, body: dict[str, Any]) -> str | None:
         view = body["view"]
@@ -170,10 +170,10 @@ class ModalSubmission(Surface):
         ack(response_action="update", view=result_view(view_title(body.get("view")), ALREADY_DONE))
 
 
-class MessageShortcut(Surface):
+class MessageShortcut(RequestKind):
     """A message's ⋯ menu: acknowledged at once, then the form opens."""
 
-    name = "message_shortcut"
+    name = Surface.MESSAGE_SHORTCUT
 
     def once_key(self, body: dict[str, Any]) -> str | None:
         return f"shortcut:{_required_string(body, 'trigger_id')}"
@@ -186,10 +186,10 @@ class MessageShortcut(Surface):
         _later_respond(afterwards, respond, replies.error(error.message, error.usage), response_type="ephemeral")
 
 
-class Options(Surface):
+class Options(RequestKind):
     """A select menu asking for its options as the user types (`block_suggestion`)."""
 
-    name = "options"
+    name = Surface.OPTIONS
 
     def answer(self, ack: Ack, respond: Respond, call: Call, answer: list[dict[str, Any]]) -> None:
         ack(options=answer)
@@ -207,7 +207,7 @@ SLASH_COMMAND, BUTTON, MODAL, MESSAGE_SHORTCUT, OPTIONS = (SlashCommand(), Butto
 Work = Callable[[Call], Any]
 
 
-def listener(surface: Surface, *, audit_as: str | None = None) -> Callable[[Work], Callable[..., None]]:
+def listener(surface: RequestKind, *, audit_as: str | None = None) -> Callable[[Work], Callable[..., None]]:
     """Make `work(call) -> answer` a Bolt listener for `surface` (recorded in the audit trail as the surface's
     name, or `audit_as`)."""
 

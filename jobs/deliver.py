@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.blocks import Message
-from bot.db.models import PENDING, OutboxMessage, utcnow
+from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.runtime import Runtime
 from jobs.common import JobResult, Outgoing
 
@@ -17,7 +17,7 @@ def deliver(runtime: Runtime, now: dt.datetime | None = None, dry_run: bool = Fa
     result = JobResult(job="deliver", now=now or dt.datetime.now(dt.UTC), dry_run=dry_run)
     if dry_run:
         with runtime.database.transaction() as session:
-            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == PENDING,
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING,
                                                                OutboxMessage.next_attempt_at <= utcnow())
                                    .order_by(OutboxMessage.id))
             result.planned = [Outgoing(r.team_id, r.dedupe_key, r.channel_id, _message(r), r.source) for r in rows]

@@ -12,6 +12,7 @@ import pytest
 
 from bot.blocks import Message, forms, home, replies
 from bot.blocks import text as t
+from bot.blocks.health import HEALTH_RULES
 from bot.blocks.help import help_message as build_help
 from bot.blocks.ids import ActionId
 from bot.commands import REGISTRY, USAGE
@@ -23,7 +24,7 @@ from bot.db.models import INTERACTION_KINDS, AuditEvent, Client, Interaction
 from bot.errors import UserError
 from bot.manifest import BOT_SCOPES, MESSAGE_SHORTCUT, build_manifest
 from bot.parsing.dates import parse_date
-from bot.services.status import AMBER, GREEN, HEALTH_RULES, RED, ClientStatus, Health, PortfolioRow
+from bot.services.status import ClientStatus, Health, HealthLevel, PortfolioRow
 from tests.slackhttp import mrkdwn_texts
 
 NASTY = "<!channel> & <b>"
@@ -31,6 +32,8 @@ NASTY_ESCAPED = "&lt;!channel&gt; &amp; &lt;b&gt;"
 TODAY = dt.date(2026, 12, 2)
 # What Slack reads as syntax inside <...> in text the bot writes: mentions, channel links, web links.
 _SLACK_SYNTAX = re.compile(r"^(@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|https?://[^|\s]+(\|[^<>]*)?)$")
+
+GREEN, AMBER, RED = HealthLevel
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -345,7 +348,7 @@ def make_status(client: Client | None = None, *, recent: list[Interaction] | Non
                 health: Health | None = None, next_contact_on: dt.date | None = None) -> ClientStatus:
     recent = recent or []
     return ClientStatus(client=client or make_client(), today=TODAY,
-                        health=health or Health(GREEN, "last contact 2 days ago, cadence 14d"),
+                        health=health or Health(GREEN, days_since_contact=2, cadence_days=14),
                         last_contact=recent[0] if recent else None, next_contact_on=next_contact_on, recent=recent)
 
 
@@ -363,7 +366,7 @@ def test_status_shows_health_owner_last_contact_and_next():
 
 
 def test_status_without_contact_says_so_and_suggests_logging():
-    message = replies.status(make_status(health=Health(AMBER, "no contact logged yet")))
+    message = replies.status(make_status(health=Health(AMBER, days_since_contact=None, cadence_days=14)))
     text = joined(message)
     assert "*Last contact* none logged yet" in text
     assert "`/cmo log acme call &lt;summary&gt;`" in text
@@ -373,7 +376,8 @@ def test_status_without_contact_says_so_and_suggests_logging():
 def test_status_of_a_client_with_long_escaped_text_stays_within_limits():
     client = make_client(name=NASTY * 20)
     recent = [make_interaction(id=n, summary=NASTY * 400, contact_name=NASTY * 20) for n in range(5)]
-    message = replies.status(make_status(client, recent=recent, health=Health(RED, "more than twice")))
+    stale = Health(RED, days_since_contact=40, cadence_days=14)
+    message = replies.status(make_status(client, recent=recent, health=stale))
     assert_within_limits(message.blocks)
     assert_no_stray_slack_syntax(message.blocks)
     assert "<!channel>" not in message.as_kwargs()["text"]
@@ -381,7 +385,7 @@ def test_status_of_a_client_with_long_escaped_text_stays_within_limits():
 
 def portfolio_row(n: int, level: str, name: str | None = None) -> PortfolioRow:
     client = make_client(id=n, key=f"c{n}", name=name or f"Client {n}")
-    return PortfolioRow(client, Health(level, f"reason {n}"), None)
+    return PortfolioRow(client, Health(level, days_since_contact=n, cadence_days=14), None)
 
 
 def test_portfolio_counts_each_health_and_lists_rows_in_the_given_order():
@@ -390,7 +394,7 @@ def test_portfolio_counts_each_health_and_lists_rows_in_the_given_order():
     text = joined(message)
     assert ":red_circle: 1 red · :large_orange_circle: 2 amber · :large_green_circle: 1 green" in text
     assert text.index("Client 1") < text.index("Client 2") < text.index("Client 4")
-    assert "reason 3 · owner <@U0ANA>" in text
+    assert "last contact 3 days ago, cadence 14d · owner <@U0ANA>" in text
     assert "`/cmo status &lt;client&gt;`" in text
     assert message.blocks[0]["text"]["text"] == "Portfolio health"
     assert_no_stray_slack_syntax(message.blocks)

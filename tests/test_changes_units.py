@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.blocks import changes as blocks
 from bot.blocks import text as t
+from bot.blocks.health import HEALTH_RULES, reason
 from bot.blocks.ids import ActionId, CallbackId
 from bot.commands import REGISTRY, USAGE, OpenModal
 from bot.commands.changes import Changes, Delay, Told
@@ -32,7 +33,7 @@ from bot.services.changes import (
     slip_history,
 )
 from bot.services.clients import add_client, archive_client
-from bot.services.status import AMBER, GREEN, HEALTH_RULES, RED, client_health
+from bot.services.status import HealthLevel, client_health
 from tests.slackhttp import message_text, mrkdwn_texts
 
 parse = REGISTRY.parse
@@ -47,6 +48,8 @@ TEAM = "T0ACME"
 ANA = Actor(team_id=TEAM, user_id="U0ANA", surface="slash_command")
 BO = Actor(team_id=TEAM, user_id="U0BO", surface="button")
 TODAY = dt.date(2026, 11, 30)  # a Monday
+
+GREEN, AMBER, RED = HealthLevel
 
 
 def berlin(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -503,8 +506,8 @@ def test_health_with_an_untold_change_is_at_least_amber_and_says_why():
     change = make_change(logged_at=berlin(11, 30, 10))
     health = client_health(TODAY, 14, TODAY, open_changes=[change], now=berlin(11, 30, 11), zone=BERLIN)
     assert health.level == AMBER
-    assert health.reason.startswith("1 schedule change not told to the client; ")
-    assert "last contact today" in health.reason
+    assert reason(health).startswith("1 schedule change not told to the client; ")
+    assert "last contact today" in reason(health)
 
 
 def test_health_is_red_after_eight_business_hours_untold():
@@ -513,7 +516,7 @@ def test_health_is_red_after_eight_business_hours_untold():
     assert almost.level == AMBER
     red = client_health(TODAY, 14, TODAY, open_changes=[change], now=berlin(12, 1, 10), zone=BERLIN)
     assert red.level == RED
-    assert "1 schedule change not told to the client for 8 business hours" in red.reason
+    assert "1 schedule change not told to the client for 8 business hours" in reason(red)
 
 
 def test_health_counts_business_hours_not_the_clock():
@@ -528,7 +531,7 @@ def test_health_counts_from_the_oldest_untold_change():
     new = make_change(id=2, logged_at=berlin(12, 1, 9, 30))
     health = client_health(TODAY, 14, TODAY, open_changes=[new, old], now=berlin(12, 1, 10), zone=BERLIN)
     assert health.level == RED
-    assert health.reason.startswith("2 schedule changes not told to the client for 8 business hours")
+    assert reason(health).startswith("2 schedule changes not told to the client for 8 business hours")
 
 
 def test_health_keeps_the_worse_of_contact_and_changes():
@@ -536,7 +539,7 @@ def test_health_keeps_the_worse_of_contact_and_changes():
     stale = TODAY - dt.timedelta(days=40)
     health = client_health(stale, 14, TODAY, open_changes=[change], now=berlin(11, 30, 11), zone=BERLIN)
     assert health.level == RED
-    assert "not told to the client" in health.reason and "more than twice the 14d cadence" in health.reason
+    assert "not told to the client" in reason(health) and "more than twice the 14d cadence" in reason(health)
 
 
 def test_health_rules_explain_the_untold_changes():

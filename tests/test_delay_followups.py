@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from bot.commands import REGISTRY, Context
 from bot.commands.changes import mark_change_told
 from bot.config import Settings
-from bot.db.models import CANCELLED, PENDING, SENDING, SENT, Client, OutboxMessage, ScheduleChange, utcnow
+from bot.db.models import Client, OutboxMessage, OutboxStatus, ScheduleChange, utcnow
 from bot.services import Actor
 from bot.services.changes import mark_told, record_change
 from bot.services.clients import add_client, archive_client, update_client
@@ -182,7 +182,7 @@ def test_nudge_after_the_window_then_one_escalation_after_a_business_day(env, wo
     assert len(slack.calls_to("chat.postMessage")) == 2
     assert sorted(row.dedupe_key for row in outbox_rows(database)) == [f"change:{change_id}:escalate",
                                                                          f"change:{change_id}:nudge"]
-    assert {row.status for row in outbox_rows(database)} == {SENT}
+    assert {row.status for row in outbox_rows(database)} == {OutboxStatus.SENT}
 
 
 def test_each_untold_change_is_followed_up_on_its_own(env, workdir, database, slack):
@@ -321,11 +321,11 @@ def test_a_nudge_queued_but_not_delivered_is_cancelled_by_told_and_never_posted(
         assert enqueue(session, team_id=outgoing.team_id, dedupe_key=outgoing.dedupe_key,
                        channel_id=outgoing.channel_id, message=outgoing.message, source=outgoing.source)
     [row] = outbox_rows(database)
-    assert (row.status, row.dedupe_key, row.channel_id) == (PENDING, f"change:{change_id}:nudge", INTERNAL)
+    assert (row.status, row.dedupe_key, row.channel_id) == (OutboxStatus.PENDING, f"change:{change_id}:nudge", INTERNAL)
 
     tell(database, change_id, berlin(30, 14, 5))
     [row] = [r for r in outbox_rows(database) if r.dedupe_key == f"change:{change_id}:nudge"]
-    assert row.status == CANCELLED
+    assert row.status == OutboxStatus.CANCELLED
 
     run_job(env, workdir, berlin(1, 11, month=12))  # due for the escalation too, but told
     deliver(env, workdir)
@@ -341,7 +341,7 @@ def test_a_nudge_slack_did_not_take_is_cancelled_by_told_and_never_posted(env, w
     assert slack.posted() == []  # Slack was down: the nudge is still to be delivered
     [row] = outbox_rows(database)
     assert row.dedupe_key == f"change:{change_id}:nudge"
-    assert row.status in (PENDING, SENDING)
+    assert row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
     tell(database, change_id, berlin(30, 14, 30))
     backoff_elapsed(database)  # Slack is back, and the retry is due
@@ -351,7 +351,7 @@ def test_a_nudge_slack_did_not_take_is_cancelled_by_told_and_never_posted(env, w
     assert nudges(slack) == []
     assert escalations(slack) == []
     assert {row.dedupe_key: row.status for row in outbox_rows(database)} == {
-        f"change:{change_id}:nudge": CANCELLED, f"change:{change_id}:told": SENT}
+        f"change:{change_id}:nudge": OutboxStatus.CANCELLED, f"change:{change_id}:told": OutboxStatus.SENT}
 
 
 # -- settings and edge cases -----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from bot.blocks import Message
 from bot.db import Database
-from bot.db.models import FAILED, PENDING, SENDING, SENT, OutboxMessage, utcnow
+from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.delivery import DELIVERY_LOCK, METADATA_EVENT, DeliveryReport, DeliveryWorker
 from bot.errors import UserError
 from bot.locks import try_acquire
@@ -81,7 +81,7 @@ def deliver_until_settled(worker, database, *, rounds: int = 300, pause: float =
         reports.append(worker.deliver(max_seconds=10))
         if check is not None:
             check()
-        if not any(r.status in (PENDING, SENDING) for r in rows(database).values()):
+        if not any(r.status in (OutboxStatus.PENDING, OutboxStatus.SENDING) for r in rows(database).values()):
             return reports
         time.sleep(pause)
     raise AssertionError(f"still undelivered: {[(r.id, r.status, r.error) for r in rows(database).values()]}")
@@ -91,7 +91,7 @@ def leave_sending(database, outbox_id: int) -> None:
     """What a process that died right after (or during) its chat.postMessage call leaves behind."""
     with database.transaction() as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
-                        .values(status=SENDING, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1))
+                        .values(status=OutboxStatus.SENDING, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1))
 
 
 def expire_lease(database, outbox_id: int) -> None:
@@ -132,7 +132,7 @@ def test_every_message_is_posted_once_with_its_content_and_marked_sent(database,
 
     by_id = {outbox_id(m): m for m in slack.posted()}
     for r in rows(database).values():
-        assert r.status == SENT
+        assert r.status == OutboxStatus.SENT
         assert r.slack_ts == by_id[r.id]["ts"]
         assert r.sent_at is not None and r.sent_at <= utcnow()
         assert r.error is None
@@ -156,13 +156,13 @@ def test_a_message_queued_for_later_waits_without_holding_back_its_channel(datab
 
     assert posted_ids(slack) == [now]
     later = [r for r in rows(database).values() if r.dedupe_key == "later"][0]
-    assert later.status == PENDING
+    assert later.status == OutboxStatus.PENDING
 
     with database.transaction() as session:  # the hour has passed
         session.execute(update(OutboxMessage).where(OutboxMessage.id == later.id).values(next_attempt_at=utcnow()))
     worker.deliver()
     assert posted_ids(slack) == [now, later.id]
-    assert [r.status for r in rows(database).values()] == [SENT, SENT]
+    assert [r.status for r in rows(database).values()] == [OutboxStatus.SENT, OutboxStatus.SENT]
 
 
 def test_a_channels_messages_keep_their_order(database, slack):
@@ -207,7 +207,7 @@ def test_429_with_retry_after_on_every_third_post_loses_nothing_and_posts_each_o
     worker = make_worker(database, slack, per_channel_interval=1.0)
 
     def nothing_failed():
-        assert not [r for r in rows(database).values() if r.status == FAILED]
+        assert not [r for r in rows(database).values() if r.status == OutboxStatus.FAILED]
 
     reports = deliver_until_settled(worker, database, check=nothing_failed)
 
@@ -215,7 +215,7 @@ def test_429_with_retry_after_on_every_third_post_loses_nothing_and_posts_each_o
     assert len(set(posted_ids(slack))) == len(ids)
     for channel in ("C0AAA", "C0BBB"):
         assert posted_ids(slack, channel) == [i for i in ids if row(database, i).channel_id == channel]
-    assert all(r.status == SENT and r.error is None for r in rows(database).values())
+    assert all(r.status == OutboxStatus.SENT and r.error is None for r in rows(database).values())
     # A rate-limited post is not an attempt that counts towards giving up.
     assert all(r.attempts == 1 for r in rows(database).values())
     assert sum(r.failed for r in reports) == 0
@@ -256,7 +256,7 @@ def test_429_waits_for_that_channel_only(database, slack):
     assert posted_ids(slack, "C0BBB") == others
     assert posted_ids(slack, "C0AAA") == []
     waiting = row(database, limited)
-    assert waiting.status == PENDING
+    assert waiting.status == OutboxStatus.PENDING
     assert waiting.attempts == 0
     assert "rate limited" in waiting.error
 
@@ -278,8 +278,8 @@ def test_slack_answering_503_for_a_while_delays_but_delivers_every_message_once(
 
     def nothing_failed():
         current = rows(database).values()
-        assert not [r for r in current if r.status == FAILED]
-        seen_unconfirmed.extend(r.id for r in current if r.status == SENDING and "503" in (r.error or ""))
+        assert not [r for r in current if r.status == OutboxStatus.FAILED]
+        seen_unconfirmed.extend(r.id for r in current if r.status == OutboxStatus.SENDING and "503" in (r.error or ""))
 
     first = worker.deliver()
     nothing_failed()
@@ -288,7 +288,7 @@ def test_slack_answering_503_for_a_while_delays_but_delivers_every_message_once(
 
     assert sorted(posted_ids(slack)) == sorted(ids)
     assert len(posted_ids(slack)) == len(ids)  # each once
-    assert all(r.status == SENT for r in rows(database).values())
+    assert all(r.status == OutboxStatus.SENT for r in rows(database).values())
     assert seen_unconfirmed, "a 503 left no row waiting to be confirmed"
     assert len(slack.calls_to(POST)) == len(ids) + 5
     # Nothing was posted again before Slack was asked whether it had it.
@@ -315,14 +315,14 @@ def test_a_dropped_connection_is_checked_then_posted_once(database, slack):
 
     assert report.retrying == 1 and report.sent == 0
     unconfirmed = row(database, message)
-    assert unconfirmed.status == SENDING
+    assert unconfirmed.status == OutboxStatus.SENDING
     assert unconfirmed.error.startswith("connection:")
     assert posted_ids(slack) == []  # the connection dropped before Slack took it
 
     deliver_until_settled(worker, database)
 
     assert posted_ids(slack, "C0AAA") == [message]
-    assert row(database, message).status == SENT
+    assert row(database, message).status == OutboxStatus.SENT
     # It asked Slack whether the message had arrived before posting it again.
     history = slack.calls_to(HISTORY)
     assert history and history[0].args["channel"] == "C0AAA"
@@ -337,7 +337,7 @@ def test_a_post_that_landed_but_timed_out_is_reconciled_not_posted_again(databas
     report = worker.deliver()
 
     assert report.sent == 0 and report.retrying == 1
-    assert row(database, message).status == SENDING
+    assert row(database, message).status == OutboxStatus.SENDING
     [landed] = slack.posted("C0AAA")  # Slack has it, the worker doesn't know
     assert outbox_id(landed) == message
 
@@ -347,7 +347,7 @@ def test_a_post_that_landed_but_timed_out_is_reconciled_not_posted_again(databas
     assert len(slack.calls_to(POST)) == 1
     assert slack.posted("C0AAA") == [landed]
     done = row(database, message)
-    assert done.status == SENT
+    assert done.status == OutboxStatus.SENT
     assert done.slack_ts == landed["ts"]
     assert done.sent_at is not None
 
@@ -363,7 +363,7 @@ def test_a_crash_between_slacks_ok_and_marking_sent_does_not_post_again(database
     with pytest.raises(SystemExit):
         crashing.deliver()
     left = row(database, message)
-    assert left.status == SENDING
+    assert left.status == OutboxStatus.SENDING
     assert left.claimed_by == crashing.identity and left.lease_until > utcnow()
     assert posted_ids(slack) == [message]
 
@@ -372,7 +372,7 @@ def test_a_crash_between_slacks_ok_and_marking_sent_does_not_post_again(database
     restarted = make_worker(Database(database.url), slack)
     early = restarted.deliver()
     assert (early.reconciled, early.claimed_elsewhere) == (0, 1)
-    assert row(database, message).status == SENDING
+    assert row(database, message).status == OutboxStatus.SENDING
     assert slack.calls_to(HISTORY) == []
 
     expire_lease(database, message)
@@ -381,7 +381,7 @@ def test_a_crash_between_slacks_ok_and_marking_sent_does_not_post_again(database
     assert report.reconciled == 1
     assert posted_ids(slack) == [message]
     assert len(slack.calls_to(POST)) == 1
-    assert row(database, message).status == SENT
+    assert row(database, message).status == OutboxStatus.SENT
     assert row(database, message).slack_ts == slack.posted("C0AAA")[0]["ts"]
     restarted.database.dispose()
 
@@ -399,7 +399,7 @@ def test_an_orphan_that_reached_slack_is_marked_sent_not_posted_again(database, 
     assert report.reconciled == 1 and report.sent == 0
     assert len(slack.calls_to(POST)) == 2  # only the two made above
     done = row(database, message)
-    assert done.status == SENT
+    assert done.status == OutboxStatus.SENT
     assert done.slack_ts == ts
 
 
@@ -412,7 +412,7 @@ def test_an_orphan_that_never_reached_slack_is_posted_once(database, slack):
     assert report.reconciled == 0 and report.sent == 1
     assert posted_ids(slack, "C0AAA") == [message]
     assert slack.calls_to(HISTORY)[0].at < slack.calls_to(POST)[0].at
-    assert row(database, message).status == SENT
+    assert row(database, message).status == OutboxStatus.SENT
 
 
 def test_an_orphan_slack_cannot_check_is_failed_not_posted(database, slack):
@@ -424,7 +424,7 @@ def test_an_orphan_slack_cannot_check_is_failed_not_posted(database, slack):
     make_worker(database, slack).deliver()
 
     failed = row(database, message)
-    assert failed.status == FAILED
+    assert failed.status == OutboxStatus.FAILED
     assert "could not check" in failed.error
     assert "missing_scope" in failed.error
     assert posted_ids(slack, "C0AAA") == []
@@ -440,12 +440,12 @@ def test_an_orphan_waits_while_slack_history_is_down(database, slack):
 
     worker.deliver()
 
-    assert row(database, message).status == SENDING  # unknown: neither posted again nor failed
+    assert row(database, message).status == OutboxStatus.SENDING  # unknown: neither posted again nor failed
     assert posted_ids(slack) == []
 
     worker.deliver()
     assert posted_ids(slack, "C0AAA") == [message]
-    assert row(database, message).status == SENT
+    assert row(database, message).status == OutboxStatus.SENT
 
 
 # -- permanent errors ------------------------------------------------------------------------------
@@ -463,7 +463,7 @@ def test_a_permanent_error_fails_the_row_and_tells_the_managers_once(database, s
 
     assert report.failed == 1
     failed = row(database, message)
-    assert failed.status == FAILED
+    assert failed.status == OutboxStatus.FAILED
     assert code in failed.error
     assert posted_ids(slack, "C0GONE") == []
     assert len([c for c in slack.calls_to(POST) if c.args["channel"] == "C0GONE"]) == 1  # not retried
@@ -483,7 +483,7 @@ def test_not_in_channel_joins_once_then_posts(database, slack):
     assert [call.args["channel"] for call in joins] == ["C0AAA"]
     assert posted_ids(slack, "C0AAA") == [message]
     done = row(database, message)
-    assert done.status == SENT
+    assert done.status == OutboxStatus.SENT
     assert done.attempts == 1  # the refused post before joining doesn't count
     assert not notices(slack)
 
@@ -498,7 +498,7 @@ def test_not_in_channel_again_after_joining_fails(database, slack):
 
     assert len(slack.calls_to("conversations.join")) == 1
     failed = row(database, message)
-    assert failed.status == FAILED
+    assert failed.status == OutboxStatus.FAILED
     assert "not_in_channel" in failed.error
     assert posted_ids(slack, "C0AAA") == []
     [notice] = notices(slack)
@@ -513,7 +513,7 @@ def test_a_failing_message_to_the_managers_channel_tells_nobody(database, slack)
     worker.deliver()
     worker.deliver()
 
-    assert [(r.id, r.status) for r in rows(database).values()] == [(message, FAILED)]
+    assert [(r.id, r.status) for r in rows(database).values()] == [(message, OutboxStatus.FAILED)]
     assert len(slack.calls_to(POST)) == 1
 
 
@@ -527,7 +527,7 @@ def test_a_failing_notice_does_not_start_a_notice_loop(database, slack):
 
     everything = list(rows(database).values())
     assert len(everything) == 2
-    assert [r.status for r in everything] == [FAILED, FAILED]
+    assert [r.status for r in everything] == [OutboxStatus.FAILED, OutboxStatus.FAILED]
     assert everything[0].id == message
     assert everything[1].channel_id == MANAGERS
     assert len(slack.calls_to(POST)) == 2
@@ -543,7 +543,7 @@ def test_giving_up_after_max_attempts_fails_the_row_and_tells_the_managers_once(
     worker.deliver()
 
     failed = row(database, message)
-    assert failed.status == FAILED
+    assert failed.status == OutboxStatus.FAILED
     assert "gave up after 3 attempts" in failed.error
     assert "503" in failed.error
     assert len([c for c in slack.calls_to(POST) if c.args["channel"] == "C0AAA"]) == 3
@@ -567,7 +567,7 @@ def test_a_retried_failed_message_is_delivered(database, slack):
     message = queue(database, "m", "C0AAA")
     worker = make_worker(database, slack)
     worker.deliver()
-    assert row(database, message).status == FAILED
+    assert row(database, message).status == OutboxStatus.FAILED
 
     with database.transaction() as session:
         retry(session, message)
@@ -575,7 +575,7 @@ def test_a_retried_failed_message_is_delivered(database, slack):
 
     assert posted_ids(slack, "C0AAA") == [message]
     done = row(database, message)
-    assert done.status == SENT and done.error is None
+    assert done.status == OutboxStatus.SENT and done.error is None
     assert len(notices(slack)) == 1
 
     with pytest.raises(UserError), database.transaction() as session:
@@ -617,7 +617,7 @@ def test_a_worker_without_the_delivery_lock_posts_nothing(database, slack):
     assert report.skipped is True
     assert "another process" in str(report)
     assert slack.calls_to(POST) == []
-    assert row(database, message).status == PENDING
+    assert row(database, message).status == OutboxStatus.PENDING
 
     assert worker.deliver().sent == 1
     assert posted_ids(slack) == [message]
@@ -648,4 +648,4 @@ def test_two_workers_at_once_post_each_message_once(database, slack):
 
     assert not errors
     assert sorted(posted_ids(slack)) == ids
-    assert all(r.status == SENT for r in rows(database).values())
+    assert all(r.status == OutboxStatus.SENT for r in rows(database).values())

@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from sqlalchemy import text, update
 
 from bot.db import Database
-from bot.db.models import CANCELLED, FAILED, PENDING, SENDING, SENT, OutboxMessage, utcnow
+from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.delivery import DELIVERY_LOCK, LEASE_SECONDS, DeliveryReport, DeliveryWorker, worker_identity
 from bot.locks import advisory_holder
 from bot.services.outbox import cancel_pending, retry
@@ -48,7 +48,8 @@ def claim(database, outbox_id: int, owner: str, *, lease_seconds: float = LEASE_
     now = utcnow()
     with database.transaction() as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(
-            status=SENDING, claimed_at=now, claimed_by=owner, lease_until=now + dt.timedelta(seconds=lease_seconds),
+            status=OutboxStatus.SENDING, claimed_at=now, claimed_by=owner,
+            lease_until=now + dt.timedelta(seconds=lease_seconds),
             attempts=OutboxMessage.attempts + 1))
 
 
@@ -76,7 +77,7 @@ def test_a_deliverer_that_loses_its_lock_mid_post_posts_nothing_more_and_nothing
         in_flight = held.args["metadata"]["event_payload"]["outbox_id"]
         assert in_flight == first[0]
         claimed = row(database, in_flight)
-        assert (claimed.status, claimed.claimed_by) == (SENDING, a.identity)
+        assert (claimed.status, claimed.claimed_by) == (OutboxStatus.SENDING, a.identity)
         assert claimed.lease_until > utcnow() + dt.timedelta(seconds=30)
 
         # A's connection holding the delivery lock is cut (a failover, a proxy, an administrator).
@@ -104,7 +105,7 @@ def test_a_deliverer_that_loses_its_lock_mid_post_posts_nothing_more_and_nothing
     assert "lock was lost" in str(report)
     # A did not post what it claimed after losing the lock: it gave it back, as if never tried.
     given_back = row(database, first[1])
-    assert (given_back.status, given_back.attempts, given_back.claimed_by) == (PENDING, 0, None)
+    assert (given_back.status, given_back.attempts, given_back.claimed_by) == (OutboxStatus.PENDING, 0, None)
 
     deliver_until_settled(b, database)
 
@@ -112,7 +113,7 @@ def test_a_deliverer_that_loses_its_lock_mid_post_posts_nothing_more_and_nothing
     assert posted_ids(slack, "C0ONE") == first  # in order
     assert tokens_posting(slack, "xoxb-worker-a") == [in_flight]  # nothing after losing its lock
     assert {r.id: (r.status, r.claimed_by, r.lease_until) for r in rows(database).values()} == {
-        i: (SENT, None, None) for i in first + second}
+        i: (OutboxStatus.SENT, None, None) for i in first + second}
     a_database.dispose()
     b_database.dispose()
 
@@ -135,8 +136,8 @@ def test_a_row_someone_may_still_be_posting_is_left_alone_until_its_lease_runs_o
     assert posted_ids(slack) == [free]  # the claimed row's channel waits behind it; others go on
     assert slack.calls_to(HISTORY) == []  # not even looked at
     untouched = row(database, busy)
-    assert (untouched.status, untouched.claimed_by, untouched.attempts) == (SENDING, owner, 1)
-    assert row(database, behind).status == PENDING
+    assert (untouched.status, untouched.claimed_by, untouched.attempts) == (OutboxStatus.SENDING, owner, 1)
+    assert row(database, behind).status == OutboxStatus.PENDING
 
     expire_lease(database, busy)  # whoever it was did not finish in time: it is checked, then posted
     deliver_until_settled(deliverer, database)
@@ -144,7 +145,7 @@ def test_a_row_someone_may_still_be_posting_is_left_alone_until_its_lease_runs_o
     assert posted_ids(slack, "C0ONE") == [busy, behind]
     assert slack.calls_to(HISTORY)[0].at < slack.calls_to(POST)[1].at
     done = row(database, busy)
-    assert (done.status, done.claimed_by, done.lease_until) == (SENT, None, None)
+    assert (done.status, done.claimed_by, done.lease_until) == (OutboxStatus.SENT, None, None)
 
 
 def test_a_claim_left_by_a_process_of_this_machine_that_is_gone_is_recovered_at_once(database, slack):
@@ -163,7 +164,7 @@ def test_a_claim_left_by_a_process_of_this_machine_that_is_gone_is_recovered_at_
     assert posted_ids(slack) == [landed, lost]  # the one that landed was not posted again
     assert row(database, landed).slack_ts == ts
     assert {r.id: (r.status, r.claimed_by) for r in rows(database).values()} == {
-        landed: (SENT, None), lost: (SENT, None)}
+        landed: (OutboxStatus.SENT, None), lost: (OutboxStatus.SENT, None)}
 
 
 def test_a_row_cancelled_while_slack_processes_its_post_is_not_overwritten(database, slack):
@@ -177,14 +178,14 @@ def test_a_row_cancelled_while_slack_processes_its_post_is_not_overwritten(datab
         with database.transaction() as session:
             assert cancel_pending(session, "T0ACME", ["m"]) == 1
         cancelled = row(database, message)
-        assert (cancelled.status, cancelled.claimed_by, cancelled.lease_until) == (CANCELLED, None, None)
+        assert (cancelled.status, cancelled.claimed_by, cancelled.lease_until) == (OutboxStatus.CANCELLED, None, None)
     finally:
         held.release()
     thread.join(TIMEOUT)
     assert not thread.is_alive()
 
     after = row(database, message)
-    assert after.status == CANCELLED  # the worker's "sent" applied only while its claim stood
+    assert after.status == OutboxStatus.CANCELLED  # the worker's "sent" applied only while its claim stood
     assert "withdrawn" in after.error
 
 
@@ -194,14 +195,15 @@ def test_the_outbox_service_leaves_no_claim_behind(database, slack):
     for outbox_id in (failed, unconfirmed):
         claim(database, outbox_id, "elsewhere:4242:0123456789:cafebabe")
     with database.transaction() as session:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == failed).values(status=FAILED, error="gone"))
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == failed)
+                        .values(status=OutboxStatus.FAILED, error="gone"))
 
     with database.transaction() as session:
         retry(session, failed)
         assert cancel_pending(session, "T0ACME", ["unconfirmed"]) == 1
 
     assert {r.id: (r.status, r.claimed_by, r.lease_until) for r in rows(database).values()} == {
-        failed: (PENDING, None, None), unconfirmed: (CANCELLED, None, None)}
+        failed: (OutboxStatus.PENDING, None, None), unconfirmed: (OutboxStatus.CANCELLED, None, None)}
     # The retried row is delivered at once: no stale claim holds it back.
     worker(database, slack).deliver()
     assert posted_ids(slack) == [failed]

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.blocks import Message
-from bot.db.models import FAILED, PENDING, SENDING, SENT, Client, OutboxMessage
+from bot.db.models import Client, OutboxMessage, OutboxStatus
 from bot.services import Actor
 from bot.services.clients import add_client
 from bot.services.outbox import enqueue
@@ -143,7 +143,7 @@ def test_weekly_digest_posts_once_per_iso_week(env, workdir, database, slack):
     assert len(digests(slack)) == 1
     assert len(slack.calls_to("chat.postMessage")) == 1
     [row] = rows(database)
-    assert (row.status, row.dedupe_key, row.channel_id) == (SENT, "weekly-digest:2026-W49", MANAGERS)
+    assert (row.status, row.dedupe_key, row.channel_id) == (OutboxStatus.SENT, "weekly-digest:2026-W49", MANAGERS)
 
     # The next week has its own digest.
     next_week = rapport("jobs", "run", "weekly-digest", "--now", "2026-12-07T10:00", env=env, cwd=workdir)
@@ -194,7 +194,7 @@ def test_dry_run_of_deliver_lists_what_is_pending_and_posts_nothing(env, workdir
     assert "would post 2 message(s)" in result.stdout
     assert "pending 1 for C0ONE" in result.stdout
     assert slack.calls_to("chat.postMessage") == []
-    assert {row.status for row in rows(database)} == {PENDING}
+    assert {row.status for row in rows(database)} == {OutboxStatus.PENDING}
 
 
 # -- mistakes ----------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_outbox_lists_a_failed_message_and_retry_queues_it_again(env, workdir, d
     assert delivered.returncode == 0, delivered.stderr
     assert "1 failed" in delivered.stdout
     failed = {row.id: row for row in rows(database)}[row_id]
-    assert failed.status == FAILED
+    assert failed.status == OutboxStatus.FAILED
     assert "channel_not_found" in failed.error
     # The managers were told, once.
     [notice] = slack.posted(MANAGERS)
@@ -261,7 +261,7 @@ def test_outbox_lists_a_failed_message_and_retry_queues_it_again(env, workdir, d
     assert retried.returncode == 0, retried.stderr
     assert f"#{row_id}" in retried.stdout and "queued again" in retried.stdout
     row = {row.id: row for row in rows(database)}[row_id]
-    assert (row.status, row.attempts, row.error) == (PENDING, 0, None)
+    assert (row.status, row.attempts, row.error) == (OutboxStatus.PENDING, 0, None)
 
     again = rapport("outbox", "retry", str(row_id), env=env, cwd=workdir)
     assert again.returncode == 2
@@ -275,7 +275,7 @@ def test_outbox_lists_a_failed_message_and_retry_queues_it_again(env, workdir, d
     assert delivered.returncode == 0, delivered.stderr
     assert [message["text"] for message in slack.posted("C0GONE")] == ["msg 0 for C0GONE"]
     assert posted_ids(slack)[row_id] == 1
-    assert {row.status for row in rows(database)} == {SENT}
+    assert {row.status for row in rows(database)} == {OutboxStatus.SENT}
     assert "Nothing pending or failed" in rapport("outbox", env=env, cwd=workdir).stdout
 
 
@@ -286,7 +286,7 @@ def assert_each_delivered_once(database, slack, ids: list[int]) -> None:
     twice = {outbox_id: n for outbox_id, n in counts.items() if n > 1}
     assert not twice, f"posted more than once: {twice}"
     assert sorted(counts) == sorted(ids), "some message never arrived"
-    assert {row.id: row.status for row in rows(database)} == dict.fromkeys(ids, SENT)
+    assert {row.id: row.status for row in rows(database)} == dict.fromkeys(ids, OutboxStatus.SENT)
 
 
 def test_sigkill_while_slack_answers_a_post_then_restart_delivers_each_once(env, workdir, database, slack,
@@ -305,7 +305,7 @@ def test_sigkill_while_slack_answers_a_post_then_restart_delivers_each_once(env,
     slow_id = calls[3].args["metadata"]["event_payload"]["outbox_id"]
     wait_until(lambda: posted_ids(slack)[slow_id] == 1, "the slow post to land")
     # The crash fell between the post and its confirmation: the row is left "sending".
-    assert [row.id for row in rows(database) if row.status == SENDING] == [slow_id]
+    assert [row.id for row in rows(database) if row.status == OutboxStatus.SENDING] == [slow_id]
 
     result = rapport("jobs", "run", "deliver", env=env, cwd=workdir)
     assert result.returncode == 0, result.stderr
@@ -355,4 +355,4 @@ def test_a_workspace_whose_data_breaks_the_job_is_skipped_and_the_others_get_the
     assert "the work for workspace T0ACME failed and was rolled back" in result.stderr
     [digest] = digests(slack)
     assert "Beta Pharma" in message_text(digest) and "Acme" not in message_text(digest)
-    assert [(row.team_id, row.status) for row in rows(database)] == [("T0BETA", SENT)]
+    assert [(row.team_id, row.status) for row in rows(database)] == [("T0BETA", OutboxStatus.SENT)]

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.blocks import Message
-from bot.db.models import FAILED, PENDING, SENT, Client, OutboxMessage, utcnow
+from bot.db.models import Client, OutboxMessage, OutboxStatus, utcnow
 from bot.errors import UserError
 from bot.services import Actor
 from bot.services.clients import add_client, update_client
@@ -38,7 +38,7 @@ def test_a_queued_message_is_a_pending_row_with_what_was_given(database):
     assert (row.team_id, row.dedupe_key, row.channel_id, row.source) == (TEAM, "digest:2024-W01", "C0INTERNAL", "test")
     assert row.text == "hello there"
     assert row.blocks == blocks
-    assert row.status == PENDING
+    assert row.status == OutboxStatus.PENDING
     assert row.attempts == 0
     assert row.next_attempt_at <= utcnow()
     assert row.sent_at is None and row.slack_ts is None and row.error is None
@@ -124,14 +124,15 @@ def test_retry_queues_a_failed_message_again(database):
     queue(database, key="k")
     with database.transaction() as session:
         row = session.scalar(select(OutboxMessage))
-        row.status, row.attempts, row.error, row.claimed_at = FAILED, 3, "channel_not_found: gone", utcnow()
+        row.status, row.attempts = OutboxStatus.FAILED, 3
+        row.error, row.claimed_at = "channel_not_found: gone", utcnow()
 
     with database.transaction() as session:
         retried = retry(session, row.id)
         assert retried.id == row.id
 
     [again] = rows(database)
-    assert again.status == PENDING
+    assert again.status == OutboxStatus.PENDING
     assert again.attempts == 0
     assert again.error is None
     assert again.claimed_at is None
@@ -143,7 +144,7 @@ def test_retry_refuses_an_unknown_id(database):
         retry(session, 999)
 
 
-@pytest.mark.parametrize("status", [PENDING, SENT])
+@pytest.mark.parametrize("status", [OutboxStatus.PENDING, OutboxStatus.SENT])
 def test_retry_refuses_a_message_that_has_not_failed(database, status):
     queue(database, key="k")
     with database.transaction() as session:
@@ -156,7 +157,8 @@ def test_retry_refuses_a_message_that_has_not_failed(database, status):
 
 
 def test_undelivered_lists_pending_sending_and_failed_but_not_sent(database):
-    for key, status in [("a", PENDING), ("b", "sending"), ("c", SENT), ("d", FAILED)]:
+    for key, status in [("a", OutboxStatus.PENDING), ("b", "sending"), ("c", OutboxStatus.SENT),
+                        ("d", OutboxStatus.FAILED)]:
         queue(database, key=key)
         with database.transaction() as session:
             row = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))

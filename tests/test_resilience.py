@@ -25,7 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.blocks import Message
 from bot.db import Database
-from bot.db.models import SENT, OutboxMessage, utcnow
+from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.delivery import DeliveryWorker
 from bot.health import STUCK_DELIVERY_SECONDS, evaluate
 from bot.runtime import Runtime
@@ -313,7 +313,7 @@ def assert_delivered_once(database, slack, ids: list[int], processes: Processes)
     wait_until(lambda: set(posted_ids(slack)) >= set(ids), "every message to be posted", processes)
     counts = posted_ids(slack)
     assert {i: counts[i] for i in ids} == dict.fromkeys(ids, 1), counts
-    wait_until(lambda: {statuses(database)[i] for i in ids} == {SENT}, "every row to be sent", processes)
+    wait_until(lambda: {statuses(database)[i] for i in ids} == {OutboxStatus.SENT}, "every row to be sent", processes)
 
 
 def test_rapport_scheduler_survives_its_database_connections_being_cut(backend, database_url, database, slack,

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.blocks import Message
-from bot.db.models import SENT, Client, OutboxMessage
+from bot.db.models import Client, OutboxMessage, OutboxStatus
 from bot.services import Actor
 from bot.services.clients import add_client
 from bot.services.outbox import enqueue
@@ -148,7 +148,7 @@ def test_sqlite_runs_one_scheduler_and_refuses_a_second(backend, env, workdir, d
     assert third.poll() is None
     assert "Scheduler active" in third_log.read_text()
     assert posted_ids(slack) == Counter({first_id: 1, later_id: 1})
-    assert set(statuses(database).values()) == {SENT}
+    assert set(statuses(database).values()) == {OutboxStatus.SENT}
 
 
 def test_scheduler_needs_the_bot_token(env, workdir):
@@ -197,7 +197,7 @@ def test_postgresql_standby_takes_over_and_nothing_is_posted_twice(backend, env,
     assert {outbox_id: counts[outbox_id] for outbox_id in everything} == dict.fromkeys(everything, 1)
     assert not [n for n in counts.values() if n > 1], counts
     # Everything queued (the digest too, if it was due) ends up sent, by one scheduler or the other.
-    wait_until(lambda: set(statuses(database).values()) == {SENT}, "every row to be sent", processes)
+    wait_until(lambda: set(statuses(database).values()) == {OutboxStatus.SENT}, "every row to be sent", processes)
 
     digests = [m for m in slack.posted(MANAGERS) if "Weekly portfolio health" in message_text(m)]
     assert len(digests) <= 1

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 from bot.blocks import Message
 from bot.blocks import text as t
 from bot.blocks.changes import open_changes_section
+from bot.blocks.health import HEALTH_ICON, health_line, reason
 from bot.blocks.layout import MAX_BLOCKS, context, divider, header, packed_sections, section  # noqa: F401
-from bot.db.models import AuditEvent, Client, Interaction
-from bot.services.status import AMBER, GREEN, RED, ClientStatus, PortfolioRow
+from bot.db.models import AuditEvent, Client, Interaction, InteractionKind
+from bot.services.status import ClientStatus, HealthLevel, PortfolioRow
 
-HEALTH_ICON = {GREEN: ":large_green_circle:", AMBER: ":large_orange_circle:", RED: ":red_circle:"}
-KIND_ICON = {"call": ":telephone_receiver:", "meeting": ":busts_in_silhouette:", "email": ":email:",
-             "visit": ":factory:", "note": ":memo:"}
+KIND_ICON = {InteractionKind.CALL: ":telephone_receiver:", InteractionKind.MEETING: ":busts_in_silhouette:",
+             InteractionKind.EMAIL: ":email:", InteractionKind.VISIT: ":factory:", InteractionKind.NOTE: ":memo:"}
 
 
 def with_article(noun: str) -> str:
@@ -134,14 +134,10 @@ def interaction_logged(client: Client, interaction: Interaction, today: dt.date)
     return Message(text=f"Logged {with_article(interaction.kind)} for {client.name}", blocks=blocks)
 
 
-def health_text(level: str, reason: str) -> str:
-    return f"{HEALTH_ICON[level]} *{level}* — {reason}"
-
-
 def status(status: ClientStatus) -> Message:
     client = status.client
     facts = [
-        health_text(status.health.level, status.health.reason),
+        health_line(status.health),
         f"*Owner* {t.user(client.owner_user_id)} · *cadence* {t.cadence(client.cadence_days)}"
         f" · *internal* {t.channel(client.internal_channel_id)}"
         + (f" · *shared* {t.channel(client.shared_channel_id)}" if client.shared_channel_id else "")
@@ -162,16 +158,16 @@ def status(status: ClientStatus) -> Message:
                    *[section(_interaction_line(i, status.today)) for i in status.recent]]
     else:
         blocks.append(context(t.escape(f"Log the first contact: `/cmo log {client.key} call <summary>`")))
-    return Message(text=f"{client.name}: {status.health.level}, {status.health.reason}", blocks=blocks)
+    return Message(text=f"{client.name}: {status.health.level}, {reason(status.health)}", blocks=blocks)
 
 
 def portfolio(rows: list[PortfolioRow], *, title: str, empty: str) -> Message:
     if not rows:
         return Message(text=empty, blocks=[section(t.escape(empty))])
-    counts = {level: sum(1 for r in rows if r.health.level == level) for level in (RED, AMBER, GREEN)}
+    counts = {level: sum(1 for r in rows if r.health.level == level) for level in reversed(HealthLevel)}
     summary = " · ".join(f"{HEALTH_ICON[level]} {n} {level}" for level, n in counts.items() if n)
     lines = [f"{HEALTH_ICON[r.health.level]} *{t.user_text(r.client.name, 200)}* (`{r.client.key}`) · "
-             f"{r.health.reason} · owner {t.user(r.client.owner_user_id)}" for r in rows]
+             f"{reason(r.health)} · owner {t.user(r.client.owner_user_id)}" for r in rows]
     blocks = [header(title), context(summary), *packed_sections(lines),
               context(t.escape("Details: `/cmo status <client>` · how health is judged: `/cmo help health`"))]
     # The fallback is read aloud and shown in notifications: counts only, no emoji codes.

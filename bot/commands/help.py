@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bot.blocks import Message
+from bot.blocks.health import HEALTH_RULES
 from bot.blocks.help import help_message
 from bot.commands.context import Context
 from bot.commands.registry import Help, HelpTopic, Subcommand
 from bot.parsing.dates import DATE_FORMS
 from bot.parsing.tokens import Token
-from bot.services.status import HEALTH_RULES
 
 
 def parse_help(tokens: list[Token]) -> Help:

@@ -28,7 +28,7 @@ from bot.db import Database
 from bot.demo import seed
 from bot.localslack import ApiCall, LocalSlack
 from bot.runtime import Runtime
-from bot.services import Actor
+from bot.services import Actor, Surface
 
 TEAM_ID = "T0CONSOLE"
 CHANNEL = "console"
@@ -84,7 +84,7 @@ class Console:
         self.database.dispose()
 
     def seed_demo(self) -> None:
-        actor = Actor(team_id=TEAM_ID, user_id=self.user_id, surface="console")
+        actor = Actor(team_id=TEAM_ID, user_id=self.user_id, surface=Surface.CONSOLE)
         with self.database.transaction() as session:
             today = dt.datetime.now(self.settings.zone).date()
             seeded = seed(session, actor, lambda n: render.local_id("U", n), lambda n: render.local_id("C", n),

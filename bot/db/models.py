@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, func
@@ -71,9 +72,16 @@ Index("uq_clients_team_active_name", Client.team_id, func.lower(Client.name), un
       sqlite_where=Client.archived_at.is_(None), postgresql_where=Client.archived_at.is_(None))
 
 
-INTERACTION_KINDS = ("call", "meeting", "email", "visit", "note")
-# A note is the team talking among itself: it is logged, but it is not contact with the client.
-CONTACT_KINDS = ("call", "meeting", "email", "visit")
+class InteractionKind(StrEnum):
+    CALL = "call"
+    MEETING = "meeting"
+    EMAIL = "email"
+    VISIT = "visit"
+    NOTE = "note"  # the team talking among itself: logged, but not contact with the client
+
+
+INTERACTION_KINDS = tuple(InteractionKind)
+CONTACT_KINDS = tuple(kind for kind in InteractionKind if kind is not InteractionKind.NOTE)
 
 
 class Interaction(Base):
@@ -117,7 +125,12 @@ class AuditEvent(Base):
     surface: Mapped[str] = mapped_column(String(32))
 
 
-PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # to be posted (now, or at next_attempt_at)
+    SENDING = "sending"  # posted or being posted, not confirmed yet
+    SENT = "sent"
+    FAILED = "failed"  # Slack refused it for good; `rapport outbox retry` queues it again
+    CANCELLED = "cancelled"  # no longer applies (a follow-up on a change told meanwhile)
 
 
 class OutboxMessage(Base):
@@ -136,7 +149,7 @@ class OutboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     blocks: Mapped[list[Any] | None] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

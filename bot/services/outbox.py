@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
 from bot.db.insert import insert_ignoring_duplicates
-from bot.db.models import CANCELLED, FAILED, PENDING, SENDING, Client, OutboxMessage, utcnow
+from bot.db.models import Client, OutboxMessage, OutboxStatus, utcnow
 from bot.errors import UserError
 
 
@@ -40,7 +40,7 @@ def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str,
     now = utcnow()
     queued = insert_ignoring_duplicates(session, OutboxMessage.__table__, {
         "team_id": team_id, "dedupe_key": dedupe_key, "channel_id": channel_id, "text": kwargs["text"],
-        "blocks": kwargs["blocks"] or None, "source": source, "status": PENDING, "attempts": 0,
+        "blocks": kwargs["blocks"] or None, "source": source, "status": OutboxStatus.PENDING, "attempts": 0,
         "next_attempt_at": not_before or now, "created_at": now,
     }, ["team_id", "dedupe_key"])
     if queued:
@@ -53,17 +53,17 @@ def cancel_pending(session: Session, team_id: str, dedupe_keys: list[str]) -> in
     one left "sending" after Slack failed to answer: else it would be retried, and posted, after all."""
     return session.execute(
         update(OutboxMessage).where(OutboxMessage.team_id == team_id,
-                                    OutboxMessage.status.in_((PENDING, SENDING)),
+                                    OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
                                     OutboxMessage.dedupe_key.in_(dedupe_keys))
-        .values(status=CANCELLED, error="withdrawn: no longer applies", claimed_by=None, lease_until=None)
+        .values(status=OutboxStatus.CANCELLED, error="withdrawn: no longer applies", claimed_by=None, lease_until=None)
     ).rowcount
 
 
 def undelivered(session: Session, limit: int = 200) -> list[OutboxMessage]:
     """Pending, sending and failed rows, oldest first: what `rapport outbox` shows."""
     return list(session.scalars(
-        select(OutboxMessage).where(or_(OutboxMessage.status == PENDING, OutboxMessage.status == SENDING,
-                                        OutboxMessage.status == FAILED))
+        select(OutboxMessage).where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING,
+                                                              OutboxStatus.FAILED)))
         .order_by(OutboxMessage.id).limit(limit)
     ))
 
@@ -73,9 +73,9 @@ def retry(session: Session, outbox_id: int) -> OutboxMessage:
     row = session.get(OutboxMessage, outbox_id)
     if row is None:
         raise UserError(f"There is no outbox message #{outbox_id}.")
-    if row.status != FAILED:
+    if row.status != OutboxStatus.FAILED:
         raise UserError(f"Outbox message #{outbox_id} is {row.status}, not failed: nothing to retry.")
-    row.status, row.attempts, row.error, row.claimed_at = PENDING, 0, None, None
+    row.status, row.attempts, row.error, row.claimed_at = OutboxStatus.PENDING, 0, None, None
     row.claimed_by, row.lease_until = None, None  # a fresh start: nobody's claim
     row.next_attempt_at = utcnow()
     return row

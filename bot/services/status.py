@@ -1,14 +1,15 @@
 """Where each client stands: last contact against cadence, and what was logged lately.
 
-Health is a rule a manager can read (`/cmo help health`), never a black box. In this version it
-looks at contact and at schedule changes not yet told to the client; promises and tone join it as
-those features arrive.
+Health is a rule a manager can read (`/cmo help health`, worded in bot/blocks/health.py), never a black
+box. In this version it looks at contact and at schedule changes not yet told to the client; promises
+and tone join it as those features arrive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -19,34 +20,43 @@ from bot.services import clients as client_service
 from bot.services import interactions as interaction_service
 from bot.services.business_time import BUSINESS_DAY_HOURS, business_hours_between
 
-GREEN, AMBER, RED = "green", "amber", "red"
-HEALTH_RULES = (
-    "*Green*: the last contact (call, meeting, email or visit — notes don't count) is within the "
-    "client's cadence, and every schedule change has been told to the client.",
-    "*Amber*: past the cadence but within twice the cadence, or no contact logged yet, or a schedule "
-    "change not yet told to the client.",
-    "*Red*: more than twice the cadence since the last contact, or a schedule change not told to the "
-    "client for more than one business day (8 business hours, Mon–Fri 09:00–17:00 in the client's zone).",
-)
-SEVERITY = {GREEN: 0, AMBER: 1, RED: 2}
+
+class HealthLevel(StrEnum):
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+
+    @property
+    def severity(self) -> int:
+        return list(HealthLevel).index(self)
 
 
 @dataclass(frozen=True)
 class Health:
-    level: str
-    reason: str
+    """Why a client is green, amber or red, as data; bot/blocks/health.py says it in words."""
+
+    level: HealthLevel
+    days_since_contact: int | None  # None: no contact logged yet
+    cadence_days: int
+    untold_changes: int = 0  # schedule changes not told to the client yet
+    untold_hours: float = 0.0  # business hours since the oldest of them was logged
+
+    @property
+    def untold_overdue(self) -> bool:
+        return self.untold_changes > 0 and self.untold_hours >= BUSINESS_DAY_HOURS
 
 
 def contact_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date) -> Health:
     if last_contact_on is None:
-        return Health(AMBER, "no contact logged yet")
+        return Health(HealthLevel.AMBER, None, cadence_days)
     days = (today - last_contact_on).days
-    ago = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
     if days <= cadence_days:
-        return Health(GREEN, f"last contact {ago}, cadence {cadence_days}d")
-    if days <= 2 * cadence_days:
-        return Health(AMBER, f"last contact {ago}, past the {cadence_days}d cadence")
-    return Health(RED, f"last contact {ago}, more than twice the {cadence_days}d cadence")
+        level = HealthLevel.GREEN
+    elif days <= 2 * cadence_days:
+        level = HealthLevel.AMBER
+    else:
+        level = HealthLevel.RED
+    return Health(level, days, cadence_days)
 
 
 def client_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date, *,
@@ -56,13 +66,9 @@ def client_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.
     if not open_changes:
         return contact
     hours = business_hours_between(min(c.logged_at for c in open_changes), now, zone)
-    count = len(open_changes)
-    untold = f"{count} schedule change{'s' if count != 1 else ''} not told to the client"
-    level = RED if hours >= BUSINESS_DAY_HOURS else AMBER
-    if level == RED:
-        untold += f" for {hours:.0f} business hours"
-    worst = max((contact.level, level), key=SEVERITY.__getitem__)
-    return Health(worst, f"{untold}; {contact.reason}")
+    untold = HealthLevel.RED if hours >= BUSINESS_DAY_HOURS else HealthLevel.AMBER
+    worst = max(contact.level, untold, key=lambda level: level.severity)
+    return replace(contact, level=worst, untold_changes=len(open_changes), untold_hours=hours)
 
 
 def client_zone(client: Client, default_zone: ZoneInfo) -> ZoneInfo:
@@ -124,5 +130,4 @@ def portfolio(session: Session, team_id: str, default_zone: ZoneInfo, *, owner_u
                      last.get(c.id))
         for c in clients
     ]
-    order = {RED: 0, AMBER: 1, GREEN: 2}
-    return sorted(rows, key=lambda row: order[row.health.level])
+    return sorted(rows, key=lambda row: -row.health.level.severity)

@@ -22,7 +22,7 @@ from bot.db import Database
 from bot.errors import UserError
 from bot.parsing import payloads
 from bot.parsing.fields import field_value
-from bot.services import Actor
+from bot.services import Actor, Surface
 from bot.services.interactions import attach_permalink
 from handlers.listener import MODAL, Call, listener
 
@@ -69,7 +69,7 @@ def _link_fetcher(actor: Actor, wanted: LinkWanted, client: WebClient, database:
     return fetch_message_link
 
 
-@listener(MODAL, audit_as="draft_to_client")
+@listener(MODAL, audit_as=Surface.DRAFT_TO_CLIENT)
 def submit_draft(call: Call) -> dict[str, Any]:
     """The owner's edited message to the client: queued for the shared channel by this explicit action
     only, and the change marked told with exactly that text, in one transaction. The modal is answered at
