@@ -39,9 +39,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.blocks import Message
-from bot.blocks import text as t
-from bot.blocks.layout import context, section
+from bot.blocks.outbox import failure_notice
 from bot.db import Database
 from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.delivery_failures import after_failure
@@ -466,12 +464,3 @@ def _retry_after(headers: dict[str, Any]) -> float:
                 break
     return 1.0
 
-
-def failure_notice(row: OutboxMessage) -> Message:
-    text = (f":rotating_light: Rapport could not post a message ({row.source}) to {t.channel(row.channel_id)}: "
-            f"{t.escape(row.error or 'unknown error')}.")
-    return Message(text=f"Rapport could not post message #{row.id}", blocks=[
-        section(text),
-        context(f"Fix the cause (invite the bot, unarchive the channel, correct the client's channel), then "
-                f"`rapport outbox retry {row.id}`. `rapport outbox` lists what is pending or failed."),
-    ])

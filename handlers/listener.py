@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.afterwards import AFTERWARDS, Afterwards, Task
 from bot.blocks import Message, replies
+from bot.blocks import text as t
 from bot.blocks.forms import result_view
 from bot.commands import Context
 from bot.config import Settings
@@ -122,7 +123,7 @@ class SlashCommand(RequestKind):
             ack(response_type="ephemeral", **answer.as_kwargs())
 
     def refuse(self, ack: Ack, respond: Respond, afterwards: Afterwards, error: UserError, body: dict) -> None:
-        ack(response_type="ephemeral", **replies.error(error.message, error.usage).as_kwargs())
+        ack(response_type="ephemeral", **replies.user_error(error).as_kwargs())
 
     def repeated(self, ack: Ack, body: dict[str, Any]) -> None:
         ack(response_type="ephemeral", **ALREADY_RUN.as_kwargs())
@@ -143,7 +144,7 @@ class Button(RequestKind):
 
     def refuse(self, ack: Ack, respond: Respond, afterwards: Afterwards, error: UserError, body: dict) -> None:
         ack()
-        _later_respond(afterwards, respond, replies.error(error.message), response_type="ephemeral",
+        _later_respond(afterwards, respond, replies.user_error(error, show_usage=False), response_type="ephemeral",
                        replace_original=False)
 
 
@@ -164,7 +165,7 @@ class ModalSubmission(RequestKind):
         ack(**answer)
 
     def refuse(self, ack: Ack, respond: Respond, afterwards: Afterwards, error: UserError, body: dict) -> None:
-        ack(response_action="errors", errors={input_block(body.get("view"), error.field): plain(error.message)})
+        ack(response_action="errors", errors={input_block(body.get("view"), error.field): plain(error.text(t.user))})
 
     def repeated(self, ack: Ack, body: dict[str, Any]) -> None:
         ack(response_action="update", view=result_view(view_title(body.get("view")), ALREADY_DONE))
@@ -183,7 +184,7 @@ class MessageShortcut(RequestKind):
 
     def refuse(self, ack: Ack, respond: Respond, afterwards: Afterwards, error: UserError, body: dict) -> None:
         ack()
-        _later_respond(afterwards, respond, replies.error(error.message, error.usage), response_type="ephemeral")
+        _later_respond(afterwards, respond, replies.user_error(error), response_type="ephemeral")
 
 
 class Options(RequestKind):

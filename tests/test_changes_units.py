@@ -19,7 +19,7 @@ from bot.blocks.ids import ActionId, CallbackId
 from bot.commands import REGISTRY, USAGE, OpenModal
 from bot.commands.changes import Changes, Delay, Told
 from bot.db.models import AuditEvent, Client, ScheduleChange, utcnow
-from bot.errors import UserError
+from bot.errors import USER, UserError
 from bot.parsing.dates import DateSpec
 from bot.services import Actor
 from bot.services.business_time import business_hours_between, in_business_hours
@@ -704,7 +704,9 @@ def test_a_second_mark_told_names_when_and_by_whom(database):
         told_at = change.told_at
         error = service_error(mark_told, session, ANA, change, how="email")
         assert f"{told_at:%Y-%m-%d %H:%M} UTC" in error.message
-        assert "<@U0BO>" in error.message
+        # Who told the client is data the reply renders (a mention in Slack), not markup in the service's words.
+        assert error.user_id == "U0BO" and f"UTC by {USER} (call with Dr. Roe)" in error.message
+        assert "<@" not in error.message
         assert "call with Dr. Roe" in error.message
         assert f"#{change.id}" in error.message
         assert change.told_by == "U0BO" and change.told_how == "call with Dr. Roe"  # unchanged

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from bot.blocks.changes import open_changes_section
 from bot.blocks.health import HEALTH_ICON, health_line, reason
 from bot.blocks.layout import MAX_BLOCKS, context, divider, header, packed_sections, section  # noqa: F401
 from bot.db.models import AuditEvent, Client, Interaction, InteractionKind
+from bot.errors import USER, UserError
 from bot.services.status import ClientStatus, HealthLevel, PortfolioRow
 
 KIND_ICON = {InteractionKind.CALL: ":telephone_receiver:", InteractionKind.MEETING: ":busts_in_silhouette:",
@@ -24,13 +24,19 @@ def with_article(noun: str) -> str:
 
 
 def error(message: str, usage: str | None = None) -> Message:
-    # Messages quote what the user typed: escaped whole, so nothing in them can ping or link; only a
-    # plain user mention (`<@U123>`, "already told by ...") is given back its meaning.
-    shown = re.sub(r"&lt;@([UW][A-Z0-9]+)&gt;", r"<@\1>", t.escape(message))
-    blocks = [section(f":warning: {shown}")]
+    return user_error(UserError(message, usage=usage))
+
+
+def user_error(error: UserError, *, show_usage: bool = True) -> Message:
+    # Messages quote what the user typed: escaped whole, so nothing in them can ping or link; the person
+    # the error names (if any) becomes a real mention.
+    parts = error.message.split(USER) if error.user_id else [error.message]
+    blocks = [section(":warning: " + t.user(error.user_id).join(t.escape(part) for part in parts))]
+    usage = error.usage if show_usage else None
     if usage:
         blocks.append(context("*Right form:*\n" + "\n".join(f"`{t.escape(line)}`" for line in usage.splitlines())))
-    return Message(text=f"{message}" + (f"\nRight form: {usage}" if usage else ""), blocks=blocks)
+    fallback = error.text(lambda user_id: f"@{user_id}")
+    return Message(text=fallback + (f"\nRight form: {usage}" if usage else ""), blocks=blocks)
 
 
 def not_yet_available(subcommand: str) -> Message:

@@ -22,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.afterwards import InlineRunner
 from bot.app import create_app
+from bot.blocks.text import escape
 from bot.config import Settings
 from bot.console import render
 from bot.db import Database
@@ -44,7 +45,7 @@ _SPECIAL = ("channel", "here", "everyone")
 def slack_escape(text: str) -> str:
     """What Slack does to a slash command's text with `should_escape`: escape &, <, > and turn
     @name and #channel into Slack's mention forms."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = escape(text)
 
     def mention(match: re.Match) -> str:
         name = match.group(1)

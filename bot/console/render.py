@@ -7,6 +7,8 @@ import binascii
 import re
 from typing import Any
 
+from bot.parsing.tokens import unescape_slack
+
 EMOJI = {
     "large_green_circle": "🟢", "large_orange_circle": "🟠", "red_circle": "🔴", "white_check_mark": "✅",
     "warning": "⚠️", "construction": "🚧", "file_cabinet": "🗄️", "telephone_receiver": "📞",
@@ -48,7 +50,7 @@ def mrkdwn(text: str) -> str:
     text = _LINK.sub(link, text)
     text = _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
     text = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape_slack(text)
 
 
 def _text(obj: dict[str, Any] | None) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Client, ScheduleChange, utcnow
-from bot.errors import UserError
+from bot.errors import USER, UserError
 from bot.services import Actor, audit
 
 CHANGE_MISSING = "There is no schedule change #{}. `/cmo changes open` lists the open ones."
@@ -98,7 +98,7 @@ def check_open(change: ScheduleChange) -> None:
     if change.told_at is not None:
         how_told = f" ({change.told_how})" if change.told_how else ""
         raise UserError(f"#{change.id} was already marked told on {change.told_at:%Y-%m-%d %H:%M} UTC by "
-                        f"<@{change.told_by}>{how_told}.", field="change")
+                        f"{USER}{how_told}.", field="change", user_id=change.told_by)
 
 
 def mark_told(session: Session, actor: Actor, change: ScheduleChange, *, how: str | None = None,
