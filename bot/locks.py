@@ -2,18 +2,19 @@
 
 PostgreSQL: a session advisory lock on a connection held for the lock's life; when the process dies
 its connection closes and PostgreSQL releases the lock. SQLite (one machine by definition): an
-exclusive `flock` on a file beside the database, which the kernel releases when the process dies.
+operating-system lock on a file beside the database (the `filelock` package: flock on Unix, LockFileEx
+on Windows), which the system releases when the process dies. Who holds it is written beside it.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
 import socket
 from pathlib import Path
 
+import filelock
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -86,17 +87,15 @@ class AdvisoryLock(HeldLock):
 
 
 class FileLock(HeldLock):
-    def __init__(self, name: str, descriptor: int) -> None:
-        self.name, self._descriptor = name, descriptor
+    def __init__(self, name: str, lock: filelock.BaseFileLock) -> None:
+        self.name, self._lock = name, lock
 
     def is_held(self) -> bool:
-        return self._descriptor >= 0
+        return self._lock.is_locked
 
     def release(self) -> None:
-        if self._descriptor >= 0:
-            fcntl.flock(self._descriptor, fcntl.LOCK_UN)
-            os.close(self._descriptor)
-            self._descriptor = -1
+        if self._lock.is_locked:
+            self._lock.release(force=True)
 
 
 class ProcessLocalLock(HeldLock):
@@ -151,15 +150,19 @@ def try_acquire(database: Database, name: str) -> HeldLock | None:
     path = lock_file(database, name)
     if path is None:
         return ProcessLocalLock(name)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # Not thread-local: the scheduler may release from another thread. No soft (marker-file) fallback: a
+    # lock must die with its process, and a marker file outlives it.
+    lock = filelock.FileLock(path, timeout=0, thread_local=False, fallback_to_soft=False)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(descriptor)
+        lock.acquire()
+    except filelock.Timeout:
         return None
-    os.ftruncate(descriptor, 0)
-    os.write(descriptor, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
-    return FileLock(name, descriptor)
+    _owner_file(path).write_text(f"pid {os.getpid()} on {socket.gethostname()}\n")
+    return FileLock(name, lock)
+
+
+def _owner_file(path: Path) -> Path:
+    return path.with_name(path.name + ".owner")
 
 
 def advisory_holder(database: Database, name: str) -> int | None:
@@ -182,6 +185,7 @@ def describe(error: BaseException) -> str:
 def holder(database: Database, name: str) -> str:
     """Who holds the lock, as far as can be told (SQLite records it in the lock file)."""
     path = lock_file(database, name)
-    if path is not None and path.exists():
-        return path.read_text().strip() or "another process"
+    owner = _owner_file(path) if path is not None else None
+    if owner is not None and owner.exists():
+        return owner.read_text().strip() or "another process"
     return "another process"
