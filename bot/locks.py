@@ -150,6 +150,8 @@ def try_acquire(database: Database, name: str) -> HeldLock | None:
     path = lock_file(database, name)
     if path is None:
         return ProcessLocalLock(name)
+    if not path.parent.is_dir():  # filelock would create it; a database whose directory is gone is unreachable
+        raise FileNotFoundError(f"no directory {path.parent} for the SQLite database and its locks")
     # Not thread-local: the scheduler may release from another thread. No soft (marker-file) fallback: a
     # lock must die with its process, and a marker file outlives it.
     lock = filelock.FileLock(path, timeout=0, thread_local=False, fallback_to_soft=False)
