@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///rapport.db"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 
 
 class ConfigError(ValueError):
@@ -31,6 +32,7 @@ class Settings:
     managers_channel: str | None = None
     port: int = 3000
     disclosure_hours: float = 4.0  # business hours to tell the client about a schedule change
+    managers: frozenset[str] = frozenset()  # user ids with the manager role (RAPPORT_MANAGERS)
 
     def __repr__(self) -> str:
         shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr]
@@ -96,6 +98,12 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         raise ConfigError(f"RAPPORT_DISCLOSURE_HOURS={disclosure_text!r} is not a number of business hours "
                           "(more than 0, at most 8: one business day, when managers are told).")
 
+    managers = frozenset((get("RAPPORT_MANAGERS") or "").replace(",", " ").split())
+    wrong = sorted(user for user in managers if not _USER_ID.match(user))
+    if wrong:
+        raise ConfigError(f"RAPPORT_MANAGERS has {', '.join(map(repr, wrong))}, which is not a Slack user id "
+                          "(U... or W..., from a profile's ⋯ › Copy member ID); separate ids with commas.")
+
     api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not api_url.endswith("/"):
         api_url += "/"
@@ -110,4 +118,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         managers_channel=get("RAPPORT_MANAGERS_CHANNEL"),
         port=int(port_text),
         disclosure_hours=disclosure_hours,
+        managers=managers,
     )

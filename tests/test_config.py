@@ -40,11 +40,12 @@ def test_every_setting_is_read_from_the_environment(no_dotenv):
         "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_APP_TOKEN": APP_TOKEN,
         "SLACK_API_URL": "http://127.0.0.1:9999/api/", "DATABASE_URL": "postgresql+psycopg://db/rapport",
         "RAPPORT_TIMEZONE": "Europe/Berlin", "RAPPORT_MANAGERS_CHANNEL": "C0MGRS", "PORT": "8080",
+        "RAPPORT_MANAGERS": "U0ANA, W0BEN",
     }, no_dotenv)
     assert settings == Settings(
         slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_app_token=APP_TOKEN,
         slack_api_url="http://127.0.0.1:9999/api/", database_url="postgresql+psycopg://db/rapport",
-        timezone="Europe/Berlin", managers_channel="C0MGRS", port=8080)
+        timezone="Europe/Berlin", managers_channel="C0MGRS", port=8080, managers=frozenset({"U0ANA", "W0BEN"}))
     assert settings.zone.key == "Europe/Berlin"
 
 
@@ -167,3 +168,10 @@ def test_with_overrides_changes_only_what_is_given(no_dotenv):
     assert changed.port == 9000
     assert changed.slack_bot_token == BOT_TOKEN
     assert settings.port == 3000
+
+
+@pytest.mark.parametrize("managers", ["ana", "U0ANA,<@U0BEN>", "C0CHANNEL"])
+def test_a_manager_that_is_not_a_user_id_is_a_config_error(no_dotenv, managers):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"RAPPORT_MANAGERS": managers}, no_dotenv)
+    assert "RAPPORT_MANAGERS" in str(caught.value) and "Slack user id" in str(caught.value)
