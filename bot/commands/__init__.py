@@ -3,15 +3,23 @@
 
 from __future__ import annotations
 
-from bot.commands import changes, clients, help, history, log, status
+from importlib import import_module
+
 from bot.commands.context import Context, LinkWanted, SourceMessage
 from bot.commands.registry import FormRequest, Help, NotYetAvailable, OpenModal, Registry
 
-FEATURES = (help, clients, log, changes, status, history)
-
+# The feature modules, in the order help lists them.
+FEATURES = tuple(import_module(f"bot.commands.{name}") for name in (
+    "help",
+    "clients",
+    "log",
+    "changes",
+    "status",
+    "history",
+))
 REGISTRY = Registry(
     subcommands=[sub for feature in FEATURES for sub in getattr(feature, "SUBCOMMANDS", ())],
-    topics=[topic for feature in FEATURES for topic in getattr(feature, "TOPICS", ())] + list(help.GENERAL_TOPICS),
+    topics=[topic for feature in FEATURES for topic in getattr(feature, "TOPICS", ())],
 )
 USAGE = REGISTRY.usages  # name -> grammar line, as help and errors show it
 

@@ -1,9 +1,8 @@
-"""`/cmo help [topic]`, and the topics that are about no one subcommand (dates, health)."""
+"""`/cmo help [topic]`, and how dates and durations are written."""
 
 from __future__ import annotations
 
 from bot.blocks import Message
-from bot.blocks.health import HEALTH_RULES
 from bot.blocks.help import help_message
 from bot.commands.context import Context
 from bot.commands.registry import Help, HelpTopic, Subcommand
@@ -23,12 +22,10 @@ def show_help(command: Help, ctx: Context) -> Message:
 
 HELP = Subcommand(name="help", usage="/cmo help [topic]", command=Help, parse=parse_help, run=show_help)
 SUBCOMMANDS = (HELP,)
-# About no one subcommand (listed after the subcommands' own topics).
-GENERAL_TOPICS = (
+TOPICS = (
     HelpTopic("dates", "Dates and durations", (
         f"Dates: {DATE_FORMS}. A weekday is the next one (for `on:`, the latest one).",
         "Durations: `3d`, `2w` (a cadence is a number of days or weeks). Dates are in the client's time zone, "
         "else the workspace's.",
     )),
-    HelpTopic("health", "How health is judged", tuple(HEALTH_RULES)),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.blocks import Message, replies
+from bot.blocks.health import HEALTH_RULES
 from bot.commands.context import Context
 from bot.commands.registry import HelpTopic, Subcommand
 from bot.parsing.grammar import joined
@@ -48,4 +49,4 @@ def show_status(command: Status, ctx: Context) -> Message:
 STATUS = Subcommand(name="status", usage="/cmo status [<client>|mine]", command=Status, parse=parse_status,
                     run=show_status, topic=TOPIC.key)
 SUBCOMMANDS = (STATUS,)
-TOPICS = (TOPIC,)
+TOPICS = (TOPIC, HelpTopic("health", "How health is judged", HEALTH_RULES))
