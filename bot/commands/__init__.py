@@ -17,6 +17,7 @@ FEATURES = tuple(import_module(f"bot.commands.{name}") for name in (
     "status",
     "history",
 ))
+
 REGISTRY = Registry(
     subcommands=[sub for feature in FEATURES for sub in getattr(feature, "SUBCOMMANDS", ())],
     topics=[topic for feature in FEATURES for topic in getattr(feature, "TOPICS", ())],
