@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -33,6 +34,8 @@ class Settings:
     port: int = 3000
     disclosure_hours: float = 4.0  # business hours to tell the client about a schedule change
     managers: frozenset[str] = frozenset()  # user ids with the manager role (RAPPORT_MANAGERS)
+    business_hours: tuple[dt.time, dt.time] = (dt.time(9), dt.time(17))  # a working day, in the reader's zone
+    nudge_repeat_days: int = 3  # business days between stale-contact nudges while still stale
 
     def __repr__(self) -> str:
         shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr]
@@ -88,15 +91,24 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
     if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise ConfigError(f"PORT={port_text!r} is not a TCP port number (1-65535).")
 
+    hours_text = get("RAPPORT_BUSINESS_HOURS") or "09:00-17:00"
+    business_hours = _business_hours(hours_text)
+    day_hours = (dt.datetime.combine(dt.date.min, business_hours[1])
+                 - dt.datetime.combine(dt.date.min, business_hours[0])).total_seconds() / 3600
+
     disclosure_text = get("RAPPORT_DISCLOSURE_HOURS") or "4"
     try:
         disclosure_hours = float(disclosure_text)
     except ValueError:
         disclosure_hours = -1.0
-    if not 0 < disclosure_hours <= 8:
-        # Escalation to managers comes after one business day (8 hours): the owner's nudge must come first.
+    if not 0 < disclosure_hours <= day_hours:
+        # Escalation to managers comes after one business day: the owner's nudge must come first.
         raise ConfigError(f"RAPPORT_DISCLOSURE_HOURS={disclosure_text!r} is not a number of business hours "
-                          "(more than 0, at most 8: one business day, when managers are told).")
+                          f"(more than 0, at most {day_hours:g}: one business day, when managers are told).")
+
+    repeat_text = get("RAPPORT_NUDGE_REPEAT_DAYS") or "3"
+    if not (repeat_text.isascii() and repeat_text.isdigit()) or not 1 <= int(repeat_text) <= 30:
+        raise ConfigError(f"RAPPORT_NUDGE_REPEAT_DAYS={repeat_text!r} is not a number of business days (1-30).")
 
     managers = frozenset((get("RAPPORT_MANAGERS") or "").replace(",", " ").split())
     wrong = sorted(user for user in managers if not _USER_ID.match(user))
@@ -119,4 +131,19 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         port=int(port_text),
         disclosure_hours=disclosure_hours,
         managers=managers,
+        business_hours=business_hours,
+        nudge_repeat_days=int(repeat_text),
     )
+
+
+def _business_hours(text: str) -> tuple[dt.time, dt.time]:
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    try:
+        start = dt.time(int(match.group(1)), int(match.group(2)))
+        end = dt.time(int(match.group(3)), int(match.group(4)))
+    except (AttributeError, ValueError):
+        start = end = None
+    if start is None or end is None or end <= start:
+        raise ConfigError(f"RAPPORT_BUSINESS_HOURS={text!r} is not a working day like 09:00-17:00 "
+                          "(start before end, 24-hour clock).")
+    return start, end

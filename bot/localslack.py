@@ -69,9 +69,14 @@ class Fault:
 
 
 class LocalSlack:
-    def __init__(self, *, team_id: str = "T0LOCAL", bot_user_id: str = "U0RAPPORT") -> None:
+    def __init__(self, *, team_id: str = "T0LOCAL", bot_user_id: str = "U0RAPPORT",
+                 default_tz: str | None = None) -> None:
         self.team_id = team_id
         self.bot_user_id = bot_user_id
+        # users.info: the zone of each user the test or the console names; others are everyone's
+        # `default_tz`, or, with none, unknown to this Slack (user_not_found).
+        self.user_zones: dict[str, str] = {}
+        self.default_tz = default_tz
         self.calls: list[ApiCall] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
@@ -215,7 +220,11 @@ class LocalSlack:
             return {"ok": True, "has_more": False,
                     "messages": [m for m in history if float(m["ts"]) >= oldest][: int(args.get("limit") or 100)]}
         if method == "users.info":
-            return {"ok": True, "user": {"id": args.get("user"), "name": args.get("user"), "tz": "UTC"}}
+            user_id = str(args.get("user") or "")
+            tz = self.user_zones.get(user_id, self.default_tz)
+            if tz is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user_id, "name": user_id.lower(), "tz": tz}}
         return {"ok": True}
 
 

@@ -20,6 +20,11 @@ class Runtime:
     database: Database
     worker: DeliveryWorker
 
+    @property
+    def slack(self) -> WebClient:
+        """The jobs' Slack client (the delivery worker's: no automatic retries)."""
+        return self.worker.client
+
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None, client: WebClient | None = None,
                **worker_options) -> Runtime:

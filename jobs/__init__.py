@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from jobs.common import JobResult
 from jobs.delay_followups import delay_followups
 from jobs.deliver import deliver
+from jobs.stale_nudges import stale_nudges
 from jobs.weekly_digest import weekly_digest
 
 
@@ -29,6 +30,8 @@ JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
             "post what is pending in the outbox", delivers=True),
     JobSpec("delay-followups", delay_followups, lambda: IntervalTrigger(minutes=5),
             "nudge the owner about schedule changes not told to the client; escalate after a business day"),
+    JobSpec("stale-nudges", stale_nudges, lambda: IntervalTrigger(minutes=5),
+            "nudge the owner of a client not heard from within its cadence; escalate at twice the cadence"),
     JobSpec("weekly-digest", weekly_digest, lambda: IntervalTrigger(minutes=5),
             "Mondays from 09:00: every client's health to the managers channel"),
 )}

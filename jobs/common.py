@@ -32,6 +32,8 @@ class Outgoing:
     channel_id: str
     message: Message
     source: str
+    # What else the message means once queued (a nudge remembered), written in the same transaction.
+    record: Callable[[Session], object] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class JobResult:
 
 
 Planner = Callable[[Session, Settings, str, dt.datetime], list[Outgoing]]  # (session, settings, team_id, now)
+Prepare = Callable[[Runtime, str], object]  # (runtime, team_id): what a run needs from Slack first
 
 
 def workspaces(session: Session) -> list[str]:
@@ -65,7 +68,9 @@ def workspaces(session: Session) -> list[str]:
     return sorted(session.scalars(select(Client.team_id).where(Client.archived_at.is_(None)).distinct()))
 
 
-def run_planner(job: str, planner: Planner, runtime: Runtime, now: dt.datetime | None, dry_run: bool) -> JobResult:
+def run_planner(job: str, planner: Planner, runtime: Runtime, now: dt.datetime | None, dry_run: bool, *,
+                prepare: Prepare | None = None) -> JobResult:
+    """`prepare` (not on a dry run: it changes nothing) runs for each workspace before its plan."""
     now = now or dt.datetime.now(dt.UTC)
     result = JobResult(job=job, now=now, dry_run=dry_run)
     with runtime.database.session() as session:
@@ -73,6 +78,8 @@ def run_planner(job: str, planner: Planner, runtime: Runtime, now: dt.datetime |
             teams = workspaces(session)
         for team_id in teams:
             try:
+                if prepare is not None and not dry_run:
+                    prepare(runtime, team_id)
                 with session.begin():
                     planned = planner(session, runtime.settings, team_id, now)
                     queued = 0 if dry_run else _queue(session, job, planned)
@@ -97,4 +104,7 @@ def _queue(session: Session, job: str, planned: list[Outgoing]) -> int:
         except SharedChannelRefused as refused:  # one misconfigured client must not stop the rest
             logger.warning("%s: not queued: %s", job, refused)
             planned.remove(outgoing)
+            continue
+        if outgoing.record is not None:
+            outgoing.record(session)
     return queued

@@ -27,7 +27,7 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
     if local < dt.datetime.combine(monday, DUE_AT, tzinfo=settings.zone):
         return []
     year, week, _ = monday.isocalendar()
-    rows = portfolio_rows(session, team_id, settings.zone, now=now)
+    rows = portfolio_rows(session, team_id, settings, now=now)
     message = portfolio(rows, title=f"Weekly portfolio health — week {week}, {monday:%d %b %Y}", empty="")
     return [Outgoing(team_id, f"{NAME}:{year}-W{week:02d}", settings.managers_channel, message, NAME)]
 

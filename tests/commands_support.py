@@ -14,10 +14,10 @@ from tests.slackhttp import Response, message_text
 # The grammar as PRODUCT.md states it ("stable: tests and docs rely on it").
 FORMS = {
     "client add": "/cmo client add <name> [key:<short-key>] [owner:@user] [channel:#internal-channel] "
-    "[cadence:<N>d|<N>w] [tz:<IANA zone>]",
+    "[cadence:<N>d|<N>w] [tz:<IANA zone>] [country:<ISO 3166 code>]",
     "client list": "/cmo client list",
     "client set": "/cmo client set <client> owner:@user | channel:#chan | shared:#slack-connect-chan | "
-    "cadence:14d | tz:Europe/Berlin",
+    "cadence:14d | tz:Europe/Berlin | country:DE",
     "client archive": "/cmo client archive <client>",
     "log": '/cmo log <client> <call|meeting|email|visit|note> <summary ...> [on:<date>] [with:"<contact>"] '
     "[next:<date>]",

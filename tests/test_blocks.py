@@ -529,8 +529,8 @@ def test_help_for_an_unknown_command_names_it_escaped():
 
 
 MODAL_FIELDS = {
-    "client add": ["name", "key", "owner", "channel", "cadence", "tz"],
-    "client set": ["client", "owner", "channel", "shared", "cadence", "tz"],
+    "client add": ["name", "key", "owner", "channel", "cadence", "tz", "country"],
+    "client set": ["client", "owner", "channel", "shared", "cadence", "tz", "country"],
     "client archive": ["client"],
     "history": ["client"],
     "log": ["client", "kind", "summary", "on", "with", "next"],
@@ -570,7 +570,7 @@ def test_modal_callback_title_and_metadata(name):
 def test_client_add_modal_requires_only_the_name():
     blocks = input_blocks(build_modal("client add"))
     assert blocks["name"]["optional"] is False
-    assert all(blocks[name]["optional"] is True for name in ("key", "owner", "channel", "cadence", "tz"))
+    assert all(blocks[name]["optional"] is True for name in ("key", "owner", "channel", "cadence", "tz", "country"))
     assert blocks["owner"]["element"]["type"] == "users_select"
     assert blocks["channel"]["element"]["type"] == "conversations_select"
 

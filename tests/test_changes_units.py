@@ -22,7 +22,7 @@ from bot.db.models import AuditEvent, Client, ScheduleChange, utcnow
 from bot.errors import USER, UserError
 from bot.parsing.dates import DateSpec
 from bot.services import Actor
-from bot.services.business_time import business_hours_between, in_business_hours
+from bot.services.business_time import BusinessCalendar, business_hours_between, in_business_hours
 from bot.services.changes import (
     SlipHistory,
     check_open,
@@ -40,6 +40,7 @@ parse = REGISTRY.parse
 command_from_form = REGISTRY.read_form
 
 BERLIN = ZoneInfo("Europe/Berlin")
+BERLIN_CALENDAR = BusinessCalendar(BERLIN)
 NEW_YORK = ZoneInfo("America/New_York")
 UTC = dt.UTC
 NASTY = "<!channel> & <b>"
@@ -498,13 +499,13 @@ def test_draft_modal_keeps_a_long_draft_within_the_input_limit():
 
 
 def test_health_without_untold_changes_is_the_contact_health():
-    health = client_health(TODAY, 14, TODAY, open_changes=[], now=berlin(11, 30, 12), zone=BERLIN)
+    health = client_health(TODAY, 14, TODAY, open_changes=[], now=berlin(11, 30, 12), calendar=BERLIN_CALENDAR)
     assert health.level == GREEN
 
 
 def test_health_with_an_untold_change_is_at_least_amber_and_says_why():
     change = make_change(logged_at=berlin(11, 30, 10))
-    health = client_health(TODAY, 14, TODAY, open_changes=[change], now=berlin(11, 30, 11), zone=BERLIN)
+    health = client_health(TODAY, 14, TODAY, open_changes=[change], now=berlin(11, 30, 11), calendar=BERLIN_CALENDAR)
     assert health.level == AMBER
     assert reason(health).startswith("1 schedule change not told to the client; ")
     assert "last contact today" in reason(health)
@@ -512,9 +513,9 @@ def test_health_with_an_untold_change_is_at_least_amber_and_says_why():
 
 def test_health_is_red_after_eight_business_hours_untold():
     change = make_change(logged_at=berlin(11, 30, 10))
-    almost = client_health(TODAY, 14, TODAY, open_changes=[change], now=berlin(12, 1, 9, 59), zone=BERLIN)
+    almost = client_health(TODAY, 14, TODAY, open_changes=[change], now=berlin(12, 1, 9, 59), calendar=BERLIN_CALENDAR)
     assert almost.level == AMBER
-    red = client_health(TODAY, 14, TODAY, open_changes=[change], now=berlin(12, 1, 10), zone=BERLIN)
+    red = client_health(TODAY, 14, TODAY, open_changes=[change], now=berlin(12, 1, 10), calendar=BERLIN_CALENDAR)
     assert red.level == RED
     assert "1 schedule change not told to the client for 8 business hours" in reason(red)
 
@@ -522,14 +523,14 @@ def test_health_is_red_after_eight_business_hours_untold():
 def test_health_counts_business_hours_not_the_clock():
     change = make_change(logged_at=berlin(12, 4, 16))  # Friday 16:00
     health = client_health(dt.date(2026, 12, 7), 14, dt.date(2026, 12, 7), open_changes=[change],
-                           now=berlin(12, 7, 10), zone=BERLIN)  # 66 clock hours, 2 business hours
+                           now=berlin(12, 7, 10), calendar=BERLIN_CALENDAR)  # 66 clock hours, 2 business hours
     assert health.level == AMBER
 
 
 def test_health_counts_from_the_oldest_untold_change():
     old = make_change(id=1, logged_at=berlin(11, 30, 10))
     new = make_change(id=2, logged_at=berlin(12, 1, 9, 30))
-    health = client_health(TODAY, 14, TODAY, open_changes=[new, old], now=berlin(12, 1, 10), zone=BERLIN)
+    health = client_health(TODAY, 14, TODAY, open_changes=[new, old], now=berlin(12, 1, 10), calendar=BERLIN_CALENDAR)
     assert health.level == RED
     assert reason(health).startswith("2 schedule changes not told to the client for 8 business hours")
 
@@ -537,7 +538,7 @@ def test_health_counts_from_the_oldest_untold_change():
 def test_health_keeps_the_worse_of_contact_and_changes():
     change = make_change(logged_at=berlin(11, 30, 10))
     stale = TODAY - dt.timedelta(days=40)
-    health = client_health(stale, 14, TODAY, open_changes=[change], now=berlin(11, 30, 11), zone=BERLIN)
+    health = client_health(stale, 14, TODAY, open_changes=[change], now=berlin(11, 30, 11), calendar=BERLIN_CALENDAR)
     assert health.level == RED
     assert "not told to the client" in reason(health) and "more than twice the 14d cadence" in reason(health)
 

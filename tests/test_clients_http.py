@@ -98,19 +98,21 @@ def test_unknown_client_action_shows_the_client_forms(bot, database):
 def test_client_add_with_every_option(bot, database):
     before = dt.datetime.now(dt.UTC)
     response = bot.command(f'client add "Acme Biologics GmbH" key:acme owner:{ANA} '
-                           f"channel:{channel_link('C0ACMEINT', 'acme-int')} cadence:2w tz:europe/berlin")
+                           f"channel:{channel_link('C0ACMEINT', 'acme-int')} cadence:2w tz:europe/berlin country:de")
     text = shown(response)
     assert "Added *Acme Biologics GmbH* (`acme`)" in text
     assert "owner <@U0ANA>" in text
     assert_shows_cadence(text, "cadence {}", 14)
     assert "internal <#C0ACMEINT>" in text
     assert "Europe/Berlin" in text
+    assert "· DE" in text
 
     [client] = clients(database)
     assert (client.team_id, client.key, client.name) == ("T0ACME", "acme", "Acme Biologics GmbH")
     assert (client.owner_user_id, client.internal_channel_id, client.shared_channel_id) == ("U0ANA", "C0ACMEINT",
                                                                                             None)
     assert (client.cadence_days, client.timezone, client.created_by) == (14, "Europe/Berlin", "U0ANA")
+    assert (client.country, client.snoozed_until) == ("DE", None)
     assert client.archived_at is None
 
     [event] = audit_events(database)
@@ -119,7 +121,8 @@ def test_client_add_with_every_option(bot, database):
     assert event.before is None
     assert event.after == {"key": "acme", "name": "Acme Biologics GmbH", "owner_user_id": "U0ANA",
                            "internal_channel_id": "C0ACMEINT", "shared_channel_id": None, "cadence_days": 14,
-                           "timezone": "Europe/Berlin", "archived_at": None}
+                           "timezone": "Europe/Berlin", "country": "DE", "snoozed_until": None,
+                           "archived_at": None}
     assert event.occurred_at.utcoffset() == dt.timedelta(0)
     assert before - dt.timedelta(seconds=1) <= event.occurred_at <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
 

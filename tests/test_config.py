@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,31 @@ def test_a_manager_that_is_not_a_user_id_is_a_config_error(no_dotenv, managers):
     with pytest.raises(ConfigError) as caught:
         load_settings({"RAPPORT_MANAGERS": managers}, no_dotenv)
     assert "RAPPORT_MANAGERS" in str(caught.value) and "Slack user id" in str(caught.value)
+
+
+def test_business_hours_and_the_nudge_repeat_are_read(no_dotenv):
+    settings = load_settings({"RAPPORT_BUSINESS_HOURS": "08:30-18:00", "RAPPORT_NUDGE_REPEAT_DAYS": "5",
+                              "RAPPORT_DISCLOSURE_HOURS": "9"}, no_dotenv)
+    assert settings.business_hours == (dt.time(8, 30), dt.time(18))
+    assert (settings.nudge_repeat_days, settings.disclosure_hours) == (5, 9.0)
+    assert Settings().business_hours == (dt.time(9), dt.time(17)) and Settings().nudge_repeat_days == 3
+
+
+@pytest.mark.parametrize("hours", ["9-17", "17:00-09:00", "09:00-09:00", "25:00-26:00", "nine to five"])
+def test_business_hours_that_are_not_a_working_day_are_a_config_error(no_dotenv, hours):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"RAPPORT_BUSINESS_HOURS": hours}, no_dotenv)
+    assert "RAPPORT_BUSINESS_HOURS" in str(caught.value) and "09:00-17:00" in str(caught.value)
+
+
+@pytest.mark.parametrize("days", ["0", "31", "-1", "three"])
+def test_a_nudge_repeat_out_of_range_is_a_config_error(no_dotenv, days):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"RAPPORT_NUDGE_REPEAT_DAYS": days}, no_dotenv)
+    assert "RAPPORT_NUDGE_REPEAT_DAYS" in str(caught.value)
+
+
+def test_the_disclosure_window_fits_in_one_business_day(no_dotenv):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"RAPPORT_BUSINESS_HOURS": "10:00-14:00", "RAPPORT_DISCLOSURE_HOURS": "5"}, no_dotenv)
+    assert "at most 4" in str(caught.value)

@@ -29,7 +29,8 @@ from bot.services.clients import add_client
 from tests.conftest import TEST_DATABASE_ENV
 
 HEAD = migrations.head()
-TABLES = {"clients", "interactions", "audit_events", "outbox", "processed_requests", "schedule_changes"}
+TABLES = {"clients", "interactions", "audit_events", "outbox", "processed_requests", "schedule_changes",
+          "slack_users", "stale_alerts"}
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(TEST_DATABASE_ENV) else [])
 REPO = Path(__file__).resolve().parents[1]
 

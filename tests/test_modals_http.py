@@ -121,20 +121,21 @@ def test_client_add_form_has_the_commands_fields(bot, slack, monkeypatch):
     assert view["type"] == "modal"
     assert view["title"]["text"] == "Add a client"
     fields = inputs(view)
-    assert list(fields) == ["name", "key", "owner", "channel", "cadence", "tz"]
+    assert list(fields) == ["name", "key", "owner", "channel", "cadence", "tz", "country"]
     assert {block_id: element["type"] for block_id, element in fields.items()} == {
         "name": "plain_text_input", "key": "plain_text_input", "owner": "users_select",
         "channel": "conversations_select", "cadence": "plain_text_input", "tz": "plain_text_input",
+        "country": "plain_text_input",
     }
     # Only the name is required, as in the command.
-    assert optional_inputs(view) == {"key", "owner", "channel", "cadence", "tz"}
+    assert optional_inputs(view) == {"key", "owner", "channel", "cadence", "tz", "country"}
 
 
 def test_client_set_form_lists_the_clients_and_takes_people_and_channels(bot, slack, monkeypatch, acme):
     add_client(bot, '"Borealis Pharma" key:borealis')
     view = open_form(bot, slack, monkeypatch, "client set")
     fields = inputs(view)
-    assert list(fields) == ["client", "owner", "channel", "shared", "cadence", "tz"]
+    assert list(fields) == ["client", "owner", "channel", "shared", "cadence", "tz", "country"]
     assert fields["client"]["type"] == "external_select"
     assert client_picker_offers(bot) == ["acme", "borealis"]
     assert fields["owner"]["type"] == "users_select"

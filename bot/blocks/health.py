@@ -10,7 +10,8 @@ HEALTH_RULES = (
     "*Amber*: past the cadence but within twice the cadence, or no contact logged yet, or a schedule "
     "change not yet told to the client.",
     "*Red*: more than twice the cadence since the last contact, or a schedule change not told to the "
-    "client for more than one business day (8 business hours, Mon–Fri 09:00–17:00 in the client's zone).",
+    "client for more than one business day (8 business hours with the default working day, Mon–Fri "
+    "09:00–17:00 in the owner's zone, not counting the client's country's public holidays).",
 )
 HEALTH_ICON = {HealthLevel.GREEN: ":large_green_circle:", HealthLevel.AMBER: ":large_orange_circle:",
                HealthLevel.RED: ":red_circle:"}

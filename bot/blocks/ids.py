@@ -12,6 +12,8 @@ class ActionId(StrEnum):
     CLIENT_PICKER = "client_picker"  # the client select, whose options load as one types
     MARK_TOLD = "change_told"
     DRAFT = "change_draft"
+    LOG_CONTACT = "client_log_contact"  # on a stale-contact nudge: the log form, for that client
+    SNOOZE = "client_snooze"  # on a stale-contact nudge: no more nudges for a while
 
 
 class CallbackId(StrEnum):

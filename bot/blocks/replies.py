@@ -54,6 +54,8 @@ def _client_line(client: Client) -> str:
         parts.append(f"shared {t.channel(client.shared_channel_id)}")
     if client.timezone:
         parts.append(client.timezone)
+    if client.country:
+        parts.append(client.country)
     return " · ".join(parts)
 
 
@@ -81,7 +83,8 @@ FIELD_LABELS = {
     "key": "key", "name": "name", "owner_user_id": "owner", "internal_channel_id": "internal channel",
     "shared_channel_id": "shared channel", "cadence_days": "cadence", "timezone": "time zone",
     "archived_at": "archived", "kind": "kind", "summary": "summary", "occurred_on": "on",
-    "contact_name": "with", "next_contact_on": "next", "permalink": "message",
+    "contact_name": "with", "next_contact_on": "next", "permalink": "message", "country": "country",
+    "snoozed_until": "snoozed until",
 }
 
 
@@ -147,8 +150,11 @@ def status(status: ClientStatus) -> Message:
         f"*Owner* {t.user(client.owner_user_id)} · *cadence* {t.cadence(client.cadence_days)}"
         f" · *internal* {t.channel(client.internal_channel_id)}"
         + (f" · *shared* {t.channel(client.shared_channel_id)}" if client.shared_channel_id else "")
-        + (f" · {client.timezone}" if client.timezone else ""),
+        + (f" · {client.timezone}" if client.timezone else "")
+        + (f" · {client.country}" if client.country else ""),
     ]
+    if client.snoozed_until and client.snoozed_until > status.today:
+        facts.append(f":zzz: *Snoozed until* {t.day(client.snoozed_until)}: no reminders about contact before then")
     if status.last_contact:
         last = status.last_contact
         facts.append(f"*Last contact* {t.day(last.occurred_on)} ({t.days_ago(last.occurred_on, status.today)}),"
@@ -173,7 +179,8 @@ def portfolio(rows: list[PortfolioRow], *, title: str, empty: str) -> Message:
     counts = {level: sum(1 for r in rows if r.health.level == level) for level in reversed(HealthLevel)}
     summary = " · ".join(f"{HEALTH_ICON[level]} {n} {level}" for level, n in counts.items() if n)
     lines = [f"{HEALTH_ICON[r.health.level]} *{t.user_text(r.client.name, 200)}* (`{r.client.key}`) · "
-             f"{reason(r.health)} · owner {t.user(r.client.owner_user_id)}" for r in rows]
+             f"{reason(r.health)} · owner {t.user(r.client.owner_user_id)}"
+             + (f" · snoozed until {t.day(r.client.snoozed_until)}" if r.snoozed else "") for r in rows]
     blocks = [header(title), context(summary), *packed_sections(lines),
               context(t.escape("Details: `/cmo status <client>` · how health is judged: `/cmo help health`"))]
     # The fallback is read aloud and shown in notifications: counts only, no emoji codes.
@@ -189,6 +196,9 @@ def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
         what = f"added the client as *{t.user_text(after.get('name', ''), 200)}* (`{after.get('key')}`)"
     elif event.action == "client.archive":
         what = "archived the client"
+    elif event.action == "client.snooze":
+        until = after.get("snoozed_until")
+        what = f"snoozed the contact reminders until {until}" if until else "ended the snooze of the contact reminders"
     elif event.action == "interaction.log":
         what = (f"logged {with_article(str(after.get('kind')))} on {after.get('occurred_on')}: "
                 f"{t.user_text(after.get('summary', ''), 200)}")

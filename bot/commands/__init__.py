@@ -16,6 +16,7 @@ FEATURES = tuple(import_module(f"bot.commands.{name}") for name in (
     "changes",
     "status",
     "history",
+    "snooze",
     "whoami",
 ))
 

@@ -12,7 +12,7 @@ from bot.commands.context import Context
 from bot.commands.registry import Form, FormValues, HelpTopic, Subcommand
 from bot.errors import UserError
 from bot.parsing import fields
-from bot.parsing.dates import parse_cadence, parse_timezone
+from bot.parsing.dates import parse_cadence, parse_country, parse_timezone
 from bot.parsing.grammar import joined, optional, split_options
 from bot.parsing.tokens import Token, parse_channel, parse_user
 from bot.services import clients as client_service
@@ -21,7 +21,8 @@ TOPIC = HelpTopic("client", "Clients", (
     "A client is named by its key, its name, or the start of either (`acme`, `\"Acme Bio\"`).",
     "The *owner* is the client's one voice: the person who tells the client about changes.",
     "*Cadence* is how often the client should hear from us (default 14d). "
-    "`none` clears an owner, a channel or a time zone: `/cmo client set acme shared:none`.",
+    "`none` clears an owner, a channel, a time zone or a country: `/cmo client set acme shared:none`.",
+    "*Country* (ISO 3166, like `DE`): Rapport posts nothing about the client on that country's public holidays.",
     "Archived clients keep their history; nothing is ever deleted.",
 ))
 CHOOSE_CLIENT = "Choose a client."
@@ -37,10 +38,11 @@ class ClientAdd:
     channel: str | None = None
     cadence_days: int | None = None
     timezone: str | None = None
+    country: str | None = None
 
 
 def parse_client_add(tokens: list[Token]) -> ClientAdd:
-    words, options = split_options(tokens, ("key", "owner", "channel", "cadence", "tz"), strict=True)
+    words, options = split_options(tokens, ("key", "owner", "channel", "cadence", "tz", "country"), strict=True)
     name = joined(words)
     if not name:
         raise UserError("Give the client's name.", field="name")
@@ -51,6 +53,7 @@ def parse_client_add(tokens: list[Token]) -> ClientAdd:
         channel=parse_channel(options["channel"], option="channel") if "channel" in options else None,
         cadence_days=parse_cadence(options["cadence"]) if "cadence" in options else None,
         timezone=parse_timezone(options["tz"]) if "tz" in options else None,
+        country=parse_country(options["country"]) if "country" in options else None,
     )
 
 
@@ -58,6 +61,7 @@ def add_client(command: ClientAdd, ctx: Context) -> Message:
     client = client_service.add_client(
         ctx.session, ctx.actor, command.name, key=command.key, owner_user_id=command.owner,
         internal_channel_id=command.channel, cadence_days=command.cadence_days, timezone=command.timezone,
+        country=command.country,
     )
     return replies.client_added(client)
 
@@ -72,11 +76,13 @@ def client_add_modal(metadata: dict[str, Any]) -> dict[str, Any]:
                       "with the client."),
         text_field("cadence", "Contact cadence", placeholder="14d or 2w", max_length=5),
         text_field("tz", "Time zone", placeholder="Europe/Berlin", max_length=64),
+        text_field("country", "Country", placeholder="DE", max_length=2,
+                   hint="Its public holidays: Rapport posts nothing about the client then."),
     ])
 
 
 def read_client_add(values: FormValues) -> ClientAdd:
-    cadence, tz = fields.field_value(values, "cadence"), fields.field_value(values, "tz")
+    cadence, tz, country = (fields.field_value(values, name) for name in ("cadence", "tz", "country"))
     return ClientAdd(
         name=fields.required_field(values, "name", "Give the client's name."),
         key=fields.field_value(values, "key"),
@@ -84,13 +90,14 @@ def read_client_add(values: FormValues) -> ClientAdd:
         channel=fields.channel_field(values, "channel"),
         cadence_days=parse_cadence(cadence) if cadence else None,
         timezone=parse_timezone(tz) if tz else None,
+        country=parse_country(country) if country else None,
     )
 
 
 CLIENT_ADD = Subcommand(
     name="client add",
     usage="/cmo client add <name> [key:<short-key>] [owner:@user] [channel:#internal-channel] "
-          "[cadence:<N>d|<N>w] [tz:<IANA zone>]",
+          "[cadence:<N>d|<N>w] [tz:<IANA zone>] [country:<ISO 3166 code>]",
     command=ClientAdd, parse=parse_client_add, run=add_client, topic=TOPIC.key,
     form=Form(open=lambda ctx, request: client_add_modal(request.metadata), read=read_client_add,
               title="Add a client", needs_clients=False),
@@ -122,12 +129,12 @@ class ClientSet:
 
 
 def parse_client_set(tokens: list[Token]) -> ClientSet:
-    words, options = split_options(tokens, ("owner", "channel", "shared", "cadence", "tz"), strict=True)
+    words, options = split_options(tokens, ("owner", "channel", "shared", "cadence", "tz", "country"), strict=True)
     client = joined(words)
     if not client:
         raise UserError("Say which client to change.", field="client")
     if not options:
-        raise UserError("Say what to change: owner, channel, shared, cadence or tz.")
+        raise UserError("Say what to change: owner, channel, shared, cadence, tz or country.")
     changes: dict[str, str | int | None] = {}
     if "owner" in options:
         changes["owner_user_id"] = optional(options["owner"], lambda v: parse_user(v, option="owner"))
@@ -139,6 +146,8 @@ def parse_client_set(tokens: list[Token]) -> ClientSet:
         changes["cadence_days"] = parse_cadence(options["cadence"])
     if "tz" in options:
         changes["timezone"] = optional(options["tz"], parse_timezone)
+    if "country" in options:
+        changes["country"] = optional(options["country"], parse_country)
     return ClientSet(client=client, changes=changes)
 
 
@@ -157,6 +166,7 @@ def client_set_modal(metadata: dict[str, Any]) -> dict[str, Any]:
         channel_field("shared", "New shared (Slack Connect) channel"),
         text_field("cadence", "New contact cadence", placeholder="14d or 2w", max_length=5),
         text_field("tz", "New time zone", placeholder="Europe/Berlin", max_length=64),
+        text_field("country", "New country", placeholder="DE", max_length=2),
     ])
 
 
@@ -168,11 +178,13 @@ def read_client_set(values: FormValues) -> ClientSet:
         value = read(values, block_id)
         if value:
             changes[name] = value
-    cadence, tz = fields.field_value(values, "cadence"), fields.field_value(values, "tz")
+    cadence, tz, country = (fields.field_value(values, name) for name in ("cadence", "tz", "country"))
     if cadence:
         changes["cadence_days"] = parse_cadence(cadence)
     if tz:
         changes["timezone"] = parse_timezone(tz)
+    if country:
+        changes["country"] = parse_country(country)
     if not changes:
         raise UserError("Fill in at least one thing to change.", field="owner")
     return ClientSet(client=fields.required_field(values, "client", CHOOSE_CLIENT), changes=changes)
@@ -181,7 +193,7 @@ def read_client_set(values: FormValues) -> ClientSet:
 CLIENT_SET = Subcommand(
     name="client set",
     usage="/cmo client set <client> owner:@user | channel:#chan | shared:#slack-connect-chan | cadence:14d | "
-          "tz:Europe/Berlin",
+          "tz:Europe/Berlin | country:DE",
     command=ClientSet, parse=parse_client_set, run=set_client, topic=TOPIC.key,
     form=Form(open=lambda ctx, request: client_set_modal(request.metadata), read=read_client_set,
               title="Change a client"),

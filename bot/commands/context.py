@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.db.models import Client
 from bot.services import Actor, outbox
 from bot.services import clients as client_service
-from bot.services import status as status_service
+from bot.services.calendars import client_today
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Context:
         """Today in the client's zone (else the workspace default's)."""
         if client is None:
             return self.now.astimezone(self.default_zone).date()
-        return status_service.client_today(client, self.default_zone, self.now)
+        return client_today(client, self.default_zone, self.now)
 
     def post(self, client: Client, dedupe_key: str, message: Message, source: str) -> bool:
         """Queue a post to the client's internal channel (none set: nothing is queued)."""

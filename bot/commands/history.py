@@ -11,7 +11,7 @@ from bot.commands.registry import Form, HelpTopic, Subcommand
 from bot.parsing import fields
 from bot.parsing.grammar import joined
 from bot.services import audit
-from bot.services import status as status_service
+from bot.services.calendars import client_zone
 
 TOPIC = HelpTopic("history", "History", (
     "Every add, change, archive and logged interaction, with who, when (UTC, shown in the client's "
@@ -27,7 +27,7 @@ class History:
 def show_history(command: History, ctx: Context) -> Message:
     client = ctx.client(command.client, allow_archived=True)
     events = audit.client_history(ctx.session, ctx.actor.team_id, client.id)
-    return replies.history(client, events, status_service.client_zone(client, ctx.default_zone))
+    return replies.history(client, events, client_zone(client, ctx.default_zone))
 
 
 def history_modal(metadata: dict) -> dict:

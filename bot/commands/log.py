@@ -109,9 +109,13 @@ def log_modal(metadata: dict[str, Any], *, today: dt.date, summary: str | None =
 
 
 def open_log_form(ctx: Context, request: FormRequest) -> dict[str, Any]:
-    # A message from a client's own channel most likely concerns that client.
-    selected = (client_service.client_of_channel(ctx.session, ctx.actor.team_id, request.channel_id)
-                if request.channel_id else None)
+    if request.client_id is not None:
+        selected = client_service.get_client(ctx.session, ctx.actor.team_id, request.client_id)
+    elif request.channel_id:
+        # A message from a client's own channel most likely concerns that client.
+        selected = client_service.client_of_channel(ctx.session, ctx.actor.team_id, request.channel_id)
+    else:
+        selected = None
     return log_modal(request.metadata, today=ctx.today_for(selected), summary=request.summary, selected=selected)
 
 

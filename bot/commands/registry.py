@@ -36,6 +36,7 @@ class FormRequest:
     metadata: dict[str, Any]
     channel_id: str | None = None  # where it was opened from
     summary: str | None = None  # text to start from (the message being logged)
+    client_id: int | None = None  # the client it is about (a button on a message about that client)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class OpenModal:
 
 # In the product's grammar, not in this version yet: answered with a clear "not yet", not "unknown".
 PLANNED = ("meeting", "promise", "promises", "done", "voice", "contact", "contacts", "lesson", "lessons",
-           "snooze", "export", "edit")
+           "export", "edit")
 
 
 @dataclass

@@ -35,9 +35,9 @@ def parse_status(tokens: list[Token]) -> Status:
 def show_status(command: Status, ctx: Context) -> Message:
     if command.client is not None:
         client = ctx.client(command.client)
-        return replies.status(status_service.client_status(ctx.session, client, ctx.default_zone, ctx.now))
+        return replies.status(status_service.client_status(ctx.session, client, ctx.settings, ctx.now))
     owner = ctx.actor.user_id if command.mine else None
-    rows = status_service.portfolio(ctx.session, ctx.actor.team_id, ctx.default_zone, owner_user_id=owner,
+    rows = status_service.portfolio(ctx.session, ctx.actor.team_id, ctx.settings, owner_user_id=owner,
                                     now=ctx.now)
     if command.mine:
         return replies.portfolio(rows, title="My clients",

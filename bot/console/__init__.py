@@ -63,7 +63,8 @@ class Console:
         self.user_name = user.lstrip("@").lower()
         self.user_id = render.local_id("U", self.user_name)
         self.channel_id = render.local_id("C", CHANNEL)
-        self.slack = LocalSlack(team_id=TEAM_ID).start()
+        # Everyone in the console is in the workspace's zone.
+        self.slack = LocalSlack(team_id=TEAM_ID, default_tz=settings.timezone).start()
         self.secret = secrets.token_hex(16)
         self.settings = settings.with_overrides(
             slack_bot_token="xoxb-rapport-console", slack_signing_secret=self.secret,

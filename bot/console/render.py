@@ -14,6 +14,7 @@ EMOJI = {
     "warning": "⚠️", "construction": "🚧", "file_cabinet": "🗄️", "telephone_receiver": "📞",
     "busts_in_silhouette": "👥", "email": "✉️", "factory": "🏭", "memo": "📝", "boom": "💥",
     "rotating_light": "🚨", "calendar": "📅", "repeat": "🔁", "hourglass": "⌛", "bell": "🔔",
+    "wave": "👋", "zzz": "💤",
 }
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
@@ -65,6 +66,9 @@ def _element(element: dict[str, Any]) -> str:
         return f"[{_text(element.get('text'))}]"
     if kind in ("mrkdwn", "plain_text"):
         return _text(element)
+    if kind == "static_select" and element.get("options"):
+        choices = " / ".join(_text(option.get("text")) for option in element["options"])
+        return f"[{_text(element.get('placeholder')) or 'Choose'} {choices} ▾]"
     return f"<{kind}>"
 
 

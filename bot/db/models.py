@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, func
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -52,6 +52,8 @@ class Client(Base):
     shared_channel_id: Mapped[str | None] = mapped_column(String(32))
     cadence_days: Mapped[int] = mapped_column(Integer, default=14)
     timezone: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166 alpha-2: its public holidays
+    snoozed_until: Mapped[dt.date | None] = mapped_column(Date)  # no stale-contact nudges before this day
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -88,6 +90,11 @@ class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (
         Index("ix_interactions_client_latest", "team_id", "client_id", "occurred_on", "id"),
+        # A client's last contact and its pending plans, each one index lookup per client (the stale scan):
+        Index("ix_interactions_contact_latest", "team_id", "client_id", "occurred_on", "id",
+              sqlite_where=text("kind <> 'note'"), postgresql_where=text("kind <> 'note'")),
+        Index("ix_interactions_planned", "team_id", "client_id", "occurred_on", "next_contact_on",
+              sqlite_where=text("next_contact_on IS NOT NULL"), postgresql_where=text("next_contact_on IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -205,3 +212,42 @@ class ScheduleChange(Base):
     def slip_days(self) -> int | None:
         """Days later (positive) or earlier (a pull-in, negative) than planned; None if unknown."""
         return (self.new_date - self.old_date).days if self.old_date else None
+
+
+class SlackUser(Base):
+    """What Slack says about a person Rapport writes to (users.info), kept for a day: their time zone."""
+
+    __tablename__ = "slack_users"
+    __table_args__ = (Index("uq_slack_users_team_user", "team_id", "user_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    tz: Mapped[str | None] = mapped_column(String(64))  # None: Slack did not say (or the user is gone)
+    fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StaleAlert(Base):
+    """A nudge or an escalation about a client not heard from for too long: what was said, when, and in
+    which stale spell (`episode`: the last contact's date, or "never"). Written with its outbox row."""
+
+    __tablename__ = "stale_alerts"
+    __table_args__ = (
+        Index("uq_stale_alerts_team_key", "team_id", "key", unique=True),
+        Index("ix_stale_alerts_client", "team_id", "client_id", "episode"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # an AlertKind
+    episode: Mapped[str] = mapped_column(String(16))
+    local_date: Mapped[dt.date] = mapped_column(Date)  # the day it was posted, in the reader's zone
+    key: Mapped[str] = mapped_column(String(200))  # also the outbox row's dedupe key
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AlertKind(StrEnum):
+    NUDGE = "nudge"  # to the owner, in the internal channel
+    ESCALATION = "escalation"  # to the managers, at twice the cadence
+    NO_OWNER = "no-owner"  # to the managers: nobody to nudge

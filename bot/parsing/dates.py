@@ -1,4 +1,5 @@
-"""Dates and durations as users type them: `2026-12-03`, `today`, `fri`, `+3d`, `14d`, `2w`."""
+"""Dates, durations, zones and countries as users type them: `2026-12-03`, `today`, `fri`, `+3d`, `14d`,
+`2w`, `Europe/Berlin`, `DE`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import holidays
 
 from bot.errors import UserError
 
@@ -101,3 +104,12 @@ def parse_timezone(text: str) -> str:
     hint = " Did you mean " + " or ".join(f"`{_zone_names()[c]}`" for c in close) + "?" if close else ""
     raise UserError(f"`{text}` is not an IANA time zone, like `Europe/Berlin` or `America/New_York`.{hint}",
                     field="tz")
+
+
+def parse_country(text: str) -> str:
+    """An ISO 3166 alpha-2 country code whose public holidays are known (`de` -> `DE`)."""
+    code = text.strip().upper()
+    if len(code) == 2 and code.isascii() and code.isalpha() and code in holidays.list_supported_countries():
+        return code
+    raise UserError(f"`{text}` is not a country whose public holidays Rapport knows: use its two-letter ISO 3166 "
+                    "code, like `DE`, `US`, `CH` or `GB`.", field="country")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 
@@ -15,8 +16,9 @@ from bot.services import Actor, audit
 
 DEFAULT_CADENCE_DAYS = 14
 AUDITED_FIELDS = ("key", "name", "owner_user_id", "internal_channel_id", "shared_channel_id",
-                  "cadence_days", "timezone", "archived_at")
-SETTABLE_FIELDS = ("owner_user_id", "internal_channel_id", "shared_channel_id", "cadence_days", "timezone")
+                  "cadence_days", "timezone", "country", "snoozed_until", "archived_at")
+SETTABLE_FIELDS = ("owner_user_id", "internal_channel_id", "shared_channel_id", "cadence_days", "timezone",
+                   "country")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 # The unique indexes of migration 0004: a key in its workspace, ignoring case; an active client's name too.
 KEY_INDEX, NAME_INDEX = "uq_clients_team_key", "uq_clients_team_active_name"
@@ -47,6 +49,7 @@ def add_client(
     internal_channel_id: str | None = None,
     cadence_days: int | None = None,
     timezone: str | None = None,
+    country: str | None = None,
 ) -> Client:
     name = " ".join(name.split())
     if len(name) > 200:
@@ -62,6 +65,7 @@ def add_client(
         internal_channel_id=internal_channel_id,
         cadence_days=cadence_days or DEFAULT_CADENCE_DAYS,
         timezone=timezone,
+        country=country,
         created_by=actor.user_id,
     )
     _check_not_shared_elsewhere(session, client, {"internal_channel_id": internal_channel_id})
@@ -231,6 +235,32 @@ def archive_client(session: Session, actor: Actor, client: Client) -> Client:
     audit.record(session, actor, "client.archive", client, client_id=client.id, before=before,
                  after=audit.snapshot(client, AUDITED_FIELDS))
     return client
+
+
+def get_client(session: Session, team_id: str, client_id: int) -> Client:
+    """An active client by id (a button's value): a UserError if it is gone or archived."""
+    client = session.scalar(select(Client).where(Client.team_id == team_id, Client.id == client_id))
+    if client is None:
+        raise UserError("That client is no longer in Rapport.", field="client")
+    if client.is_archived:
+        raise UserError(f"{client.name} (`{client.key}`) was archived on {client.archived_at:%Y-%m-%d}: nothing "
+                        "more is logged or nudged for it.", field="client")
+    return client
+
+
+def snooze(session: Session, actor: Actor, client: Client, until: dt.date | None) -> bool:
+    """No stale-contact nudges for the client before `until` (None: end the snooze). False, and nothing
+    written, if that is how it stands already."""
+    if client.is_archived:
+        raise UserError(f"{client.name} is archived; it is never nudged.", field="client")
+    if client.snoozed_until == until:
+        return False
+    before = audit.snapshot(client, AUDITED_FIELDS)
+    client.snoozed_until = until
+    client.updated_at = utcnow()
+    audit.record(session, actor, "client.snooze", client, client_id=client.id, before=before,
+                 after=audit.snapshot(client, AUDITED_FIELDS))
+    return True
 
 
 def has_clients(session: Session, team_id: str) -> bool:

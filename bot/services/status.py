@@ -10,15 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.db.models import Client, Interaction, ScheduleChange
+from bot.services import calendars as calendar_service
 from bot.services import changes as change_service
 from bot.services import clients as client_service
 from bot.services import interactions as interaction_service
-from bot.services.business_time import BUSINESS_DAY_HOURS, business_hours_between
+from bot.services.business_time import BusinessCalendar
+from bot.services.calendars import client_today
 
 
 class HealthLevel(StrEnum):
@@ -40,10 +42,7 @@ class Health:
     cadence_days: int
     untold_changes: int = 0  # schedule changes not told to the client yet
     untold_hours: float = 0.0  # business hours since the oldest of them was logged
-
-    @property
-    def untold_overdue(self) -> bool:
-        return self.untold_changes > 0 and self.untold_hours >= BUSINESS_DAY_HOURS
+    untold_overdue: bool = False  # for a business day or more
 
 
 def contact_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date) -> Health:
@@ -60,24 +59,16 @@ def contact_health(last_contact_on: dt.date | None, cadence_days: int, today: dt
 
 
 def client_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date, *,
-                  open_changes: list[ScheduleChange], now: dt.datetime, zone: ZoneInfo) -> Health:
-    """Contact against cadence, made worse by schedule changes the client has not been told about."""
+                  open_changes: list[ScheduleChange], now: dt.datetime, calendar: BusinessCalendar) -> Health:
+    """Contact against cadence, made worse by schedule changes the client has not been told about (for
+    a business day of `calendar` or more: red)."""
     contact = contact_health(last_contact_on, cadence_days, today)
     if not open_changes:
         return contact
-    hours = business_hours_between(min(c.logged_at for c in open_changes), now, zone)
-    untold = HealthLevel.RED if hours >= BUSINESS_DAY_HOURS else HealthLevel.AMBER
-    worst = max(contact.level, untold, key=lambda level: level.severity)
-    return replace(contact, level=worst, untold_changes=len(open_changes), untold_hours=hours)
-
-
-def client_zone(client: Client, default_zone: ZoneInfo) -> ZoneInfo:
-    return ZoneInfo(client.timezone) if client.timezone else default_zone
-
-
-def client_today(client: Client, default_zone: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
-    """Today in the client's zone, else the workspace default."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(client_zone(client, default_zone)).date()
+    hours = calendar.hours_between(min(c.logged_at for c in open_changes), now)
+    overdue = hours >= calendar.day_hours
+    worst = max(contact.level, HealthLevel.RED if overdue else HealthLevel.AMBER, key=lambda level: level.severity)
+    return replace(contact, level=worst, untold_changes=len(open_changes), untold_hours=hours, untold_overdue=overdue)
 
 
 @dataclass(frozen=True)
@@ -91,17 +82,18 @@ class ClientStatus:
     open_changes: list[ScheduleChange] = field(default_factory=list)
 
 
-def client_status(session: Session, client: Client, default_zone: ZoneInfo,
+def client_status(session: Session, client: Client, settings: Settings,
                   now: dt.datetime | None = None) -> ClientStatus:
     now = now or dt.datetime.now(dt.UTC)
-    today = client_today(client, default_zone, now)
+    today = client_today(client, settings.zone, now)
     last = interaction_service.last_contact(session, client)
     open_changes = change_service.list_changes(session, client.team_id, client=client, open_only=True)
     return ClientStatus(
         client=client,
         today=today,
         health=client_health(last.occurred_on if last else None, client.cadence_days, today,
-                             open_changes=open_changes, now=now, zone=client_zone(client, default_zone)),
+                             open_changes=open_changes, now=now,
+                             calendar=calendar_service.calendar(session, client, settings)),
         open_changes=list(reversed(open_changes)),
         last_contact=last,
         next_contact_on=interaction_service.next_planned_contact(session, client, today),
@@ -114,20 +106,22 @@ class PortfolioRow:
     client: Client
     health: Health
     last_contact_on: dt.date | None
+    snoozed: bool = False  # its contact reminders are snoozed today
 
 
-def portfolio(session: Session, team_id: str, default_zone: ZoneInfo, *, owner_user_id: str | None = None,
+def portfolio(session: Session, team_id: str, settings: Settings, *, owner_user_id: str | None = None,
               now: dt.datetime | None = None) -> list[PortfolioRow]:
     """Every active client (or one owner's), worst health first."""
     now = now or dt.datetime.now(dt.UTC)
     clients = client_service.list_clients(session, team_id, owner_user_id=owner_user_id)
     last = interaction_service.last_contact_dates(session, team_id, [c.id for c in clients])
     untold = change_service.open_changes_by_client(session, team_id)
+    calendars = calendar_service.calendars(session, team_id, clients, settings)
     rows = [
-        PortfolioRow(c, client_health(last.get(c.id), c.cadence_days, client_today(c, default_zone, now),
-                                      open_changes=untold.get(c.id, []), now=now,
-                                      zone=client_zone(c, default_zone)),
-                     last.get(c.id))
+        PortfolioRow(c, client_health(last.get(c.id), c.cadence_days, client_today(c, settings.zone, now),
+                                      open_changes=untold.get(c.id, []), now=now, calendar=calendars[c.id]),
+                     last.get(c.id),
+                     snoozed=c.snoozed_until is not None and c.snoozed_until > calendars[c.id].today(now))
         for c in clients
     ]
     return sorted(rows, key=lambda row: -row.health.level.severity)

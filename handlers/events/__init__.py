@@ -29,11 +29,11 @@ def show_home(event: dict, client: WebClient, context: BoltContext) -> None:
     except UserError:
         logger.warning("app_home_opened without a valid workspace or user: ignored")
         return
-    database, zone = context["db"], context["settings"].zone
+    database, settings = context["db"], context["settings"]
 
     def publish_home() -> None:
         with database.transaction() as session:
-            everyone = portfolio(session, team_id, zone)
+            everyone = portfolio(session, team_id, settings)
         mine = [row for row in everyone if row.client.owner_user_id == user_id]
         client.views_publish(user_id=user_id, view=home_view(mine, everyone))
 

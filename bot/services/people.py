@@ -1,0 +1,58 @@
+"""What Slack says about the people Rapport writes to (their time zone), kept for a day.
+
+Jobs ask Slack (users.info) about those whose entry is missing or older than REFRESH_AFTER and remember
+the answer here; everything else (health, business hours) reads only this table, never Slack."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.db.models import SlackUser
+
+REFRESH_AFTER = dt.timedelta(days=1)
+
+
+def remember_zone(session: Session, team_id: str, user_id: str, tz: str | None, now: dt.datetime) -> None:
+    """Keep what Slack said about the user's zone (None: it said nothing usable)."""
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            tz = None
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    statement = insert(SlackUser).values(team_id=team_id, user_id=user_id, tz=tz, fetched_at=now)
+    session.execute(statement.on_conflict_do_update(index_elements=["team_id", "user_id"],
+                                                    set_={"tz": tz, "fetched_at": now}))
+
+
+def zones(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, ZoneInfo]:
+    """The zones Slack gave for these users (those it gave none for are left out)."""
+    wanted = sorted(set(user_ids))
+    found: dict[str, ZoneInfo] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(SlackUser.user_id, SlackUser.tz).where(
+            SlackUser.team_id == team_id, SlackUser.user_id.in_(wanted[start:start + 500]),
+            SlackUser.tz.is_not(None)))
+        for user_id, tz in rows:
+            try:
+                found[user_id] = ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):  # a zone this machine's tz database lacks
+                continue
+    return found
+
+
+def due_for_refresh(session: Session, team_id: str, user_ids: Iterable[str], now: dt.datetime) -> list[str]:
+    """Those never asked about, or not in the last REFRESH_AFTER."""
+    wanted = sorted(set(user_ids))
+    fresh: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        fresh.update(session.scalars(select(SlackUser.user_id).where(
+            SlackUser.team_id == team_id, SlackUser.user_id.in_(wanted[start:start + 500]),
+            SlackUser.fetched_at > now - REFRESH_AFTER)))
+    return [user for user in wanted if user not in fresh]
