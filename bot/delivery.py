@@ -36,7 +36,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.blocks.outbox import failure_notice
@@ -54,6 +54,9 @@ DELIVERY_LOCK = "delivery"
 # failed or timed out) within the Web API client's timeout (15 s for the delivery client), so a live lease
 # means "someone may be posting this right now". Only then may another deliverer look at the row.
 LEASE_SECONDS = 60.0
+# A run by hand waits for a row coming due this soon (a short Retry-After, an early backoff); a longer wait
+# means Slack is down or throttling hard: the run ends, and the scheduler (or a later run) goes on.
+MAX_DRAIN_WAIT_SECONDS = 30.0
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 PERMANENT_HINTS = {
     "channel_not_found": "the channel does not exist or the bot cannot see it",
@@ -158,8 +161,12 @@ class DeliveryWorker:
         self._joined: set[str] = set()
 
     # -- the run -------------------------------------------------------------------------------
-    def deliver(self, *, max_seconds: float = 50.0) -> DeliveryReport:
-        """Deliver what is due, for at most `max_seconds` (what is left waits for the next run)."""
+    def deliver(self, *, max_seconds: float = 50.0, drain: bool = False) -> DeliveryReport:
+        """Deliver what is due, for at most `max_seconds` (what is left waits for the next run).
+
+        With `drain` (a run by hand, after Slack was down), what becomes due within the time (a short
+        Retry-After, the end of a backoff) is waited for and delivered, and unconfirmed posts are checked
+        again when their backoff ends, instead of leaving them all to a next run."""
         report = DeliveryReport()
         if not self._running.acquire(blocking=False):
             report.skipped = True
@@ -170,7 +177,7 @@ class DeliveryWorker:
                 report.skipped = True
                 return report
             try:
-                self._run(lock, report, max_seconds)
+                self._run(lock, report, max_seconds, drain)
             except _LockLost:
                 report.lock_lost = True
                 logger.error("Delivery stopped: this process lost the delivery lock (its database connection "
@@ -181,13 +188,18 @@ class DeliveryWorker:
             self._running.release()
         return report
 
-    def _run(self, lock: HeldLock, report: DeliveryReport, max_seconds: float) -> None:
+    def _run(self, lock: HeldLock, report: DeliveryReport, max_seconds: float, drain: bool) -> None:
         self._reconcile_orphans(lock, report)
         deadline = self.clock() + max_seconds
         while self.clock() < deadline:
             due = self._due()
             if not due:
-                break
+                wake = self._next_wake() if drain else None
+                if wake is None or wake > min(deadline, self.clock() + MAX_DRAIN_WAIT_SECONDS):
+                    break
+                self.sleep(max(0.0, wake - self.clock()))
+                self._reconcile_orphans(lock, report)  # unconfirmed posts whose backoff ended: checked now
+                continue
             ready = [row for row in due if self._ready_at.get(row.channel_id, 0.0) <= self.clock()]
             if not ready:
                 wake = min(self._ready_at[row.channel_id] for row in due)
@@ -217,6 +229,16 @@ class DeliveryWorker:
             first.setdefault(channel_id, (row_id, status, next_attempt_at))
         return [_Due(row_id, channel) for channel, (row_id, status, when) in first.items()
                 if status == OutboxStatus.PENDING and when <= now]
+
+    def _next_wake(self) -> float | None:
+        """When (on `clock`) the next pending or unconfirmed row comes due; None if there is none."""
+        with self.database.transaction() as session:
+            soonest = session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+                or_(OutboxMessage.status == OutboxStatus.PENDING,
+                    and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.error.is_not(None)))))
+        if soonest is None:
+            return None
+        return self.clock() + max(0.0, (soonest - utcnow()).total_seconds())
 
     # -- claims ----------------------------------------------------------------------------------
     def _mine(self):
@@ -258,6 +280,13 @@ class DeliveryWorker:
         with self.database.transaction() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine())
                             .values(claimed_by=None, lease_until=None))
+
+    def _check_later(self, row: OutboxMessage) -> None:
+        """Slack could not say whether it has the post: let go, and check again after a backoff."""
+        with self.database.transaction() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, self._mine()).values(
+                claimed_by=None, lease_until=None, error=row.error or "not confirmed yet: Slack could not be asked",
+                next_attempt_at=utcnow() + dt.timedelta(seconds=self._backoff(max(1, row.attempts)))))
 
     # -- one message -----------------------------------------------------------------------------
     def _deliver_one(self, lock: HeldLock, due: _Due, report: DeliveryReport) -> None:
@@ -332,7 +361,7 @@ class DeliveryWorker:
                 raise _LockLost
             found = self._find_posted(row)
             if found is _UNKNOWN:
-                self._release(row.id)
+                self._check_later(row)
                 continue
             if found:
                 self._mark_sent(row.id, found)

@@ -17,6 +17,7 @@ BOT_SCOPES = [
     "channels:join",  # join a public internal channel the bot was not invited to (delivery)
     "channels:history",  # after a crash, confirm whether a post arrived before posting again
     "groups:history",  # the same, in private internal channels (the bot is invited there)
+    "users:read",  # an owner's time zone: nudges and follow-ups come in their business hours
 ]
 MESSAGE_SHORTCUT = CallbackId.MESSAGE_SHORTCUT  # its callback_id
 # What users see in a message's ⋯ menu. Slack's manifest schema allows at most 24 characters.

@@ -13,7 +13,7 @@ from jobs.common import JobResult, Outgoing
 
 
 def deliver(runtime: Runtime, now: dt.datetime | None = None, dry_run: bool = False,
-            max_seconds: float = 50.0) -> JobResult:
+            max_seconds: float = 50.0, drain: bool = False) -> JobResult:
     result = JobResult(job="deliver", now=now or dt.datetime.now(dt.UTC), dry_run=dry_run)
     if dry_run:
         with runtime.database.transaction() as session:
@@ -22,7 +22,7 @@ def deliver(runtime: Runtime, now: dt.datetime | None = None, dry_run: bool = Fa
                                    .order_by(OutboxMessage.id))
             result.planned = [Outgoing(r.team_id, r.dedupe_key, r.channel_id, _message(r), r.source) for r in rows]
         return result
-    result.lines.append(str(runtime.worker.deliver(max_seconds=max_seconds)))
+    result.lines.append(str(runtime.worker.deliver(max_seconds=max_seconds, drain=drain)))
     return result
 
 

@@ -24,12 +24,16 @@ def parse_moment(text: str, zone: ZoneInfo) -> dt.datetime:
 
 def run_by_hand(spec: JobSpec, runtime: Runtime, *, now: dt.datetime | None, dry_run: bool,
                 max_delivery_seconds: float) -> str:
-    """Run the job, then deliver what is pending; dry, show what would be posted and change nothing."""
-    result = spec.run(runtime, now=now, dry_run=dry_run)
+    """Run the job, then deliver what is pending, waiting out a short Retry-After or backoff within
+    `max_delivery_seconds`; dry, show what would be posted and change nothing."""
+    if spec.delivers:
+        result = spec.run(runtime, now=now, dry_run=dry_run, max_seconds=max_delivery_seconds, drain=True)
+    else:
+        result = spec.run(runtime, now=now, dry_run=dry_run)
     parts = [result.summary()]
     if dry_run:
         parts += [f"→ {render.mrkdwn(f'<#{outgoing.channel_id}>')} [{outgoing.dedupe_key}]\n"
                   + render.message(outgoing.message.text, outgoing.message.blocks) for outgoing in result.planned]
     elif not spec.delivers:
-        parts.append(deliver(runtime, max_seconds=max_delivery_seconds).summary())
+        parts.append(deliver(runtime, max_seconds=max_delivery_seconds, drain=True).summary())
     return "\n\n".join(parts)

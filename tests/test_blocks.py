@@ -830,7 +830,7 @@ def test_manifest_enables_app_home_and_its_event():
 
 
 def test_manifest_asks_for_the_fewest_scopes():
-    expected = ["commands", "chat:write", "channels:join", "channels:history", "groups:history"]
+    expected = ["commands", "chat:write", "channels:join", "channels:history", "groups:history", "users:read"]
     assert build_manifest()["oauth_config"]["scopes"]["bot"] == expected
     assert expected == BOT_SCOPES
 

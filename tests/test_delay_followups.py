@@ -336,9 +336,10 @@ def test_a_nudge_queued_but_not_delivered_is_cancelled_by_told_and_never_posted(
 def test_a_nudge_slack_did_not_take_is_cancelled_by_told_and_never_posted(env, workdir, database, slack):
     client_id = seed_client(database)
     change_id = log_change(database, client_id, MONDAY_1000)
-    slack.fail("chat.postMessage", status=503)
+    # Slack refuses for a while (a run by hand waits out only a short Retry-After, not two minutes).
+    slack.fail("chat.postMessage", status=429, retry_after=120)
     run_job(env, workdir, berlin(30, 14))
-    assert slack.posted() == []  # Slack was down: the nudge is still to be delivered
+    assert slack.posted() == []  # Slack was not taking it: the nudge is still to be delivered
     [row] = outbox_rows(database)
     assert row.dedupe_key == f"change:{change_id}:nudge"
     assert row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)

@@ -443,6 +443,7 @@ def test_an_orphan_waits_while_slack_history_is_down(database, slack):
     assert row(database, message).status == OutboxStatus.SENDING  # unknown: neither posted again nor failed
     assert posted_ids(slack) == []
 
+    time.sleep(0.25)  # Slack is asked again once the check's backoff (at most max_backoff) is over
     worker.deliver()
     assert posted_ids(slack, "C0AAA") == [message]
     assert row(database, message).status == OutboxStatus.SENT
