@@ -10,22 +10,22 @@ from bot.services import Actor
 from bot.services.clients import add_client, list_clients
 from bot.services.interactions import log_interaction
 
-# (name, key, owner, channel, cadence days, zone, [(days ago, kind, summary, contact)])
+# (name, key, owner, channel, cadence days, zone, country, [(days ago, kind, summary, contact)])
 PORTFOLIO = [
-    ("Acme Biologics", "acme", "ana", "acme-internal", 14, "Europe/Berlin", [
+    ("Acme Biologics", "acme", "ana", "acme-internal", 14, "Europe/Berlin", "DE", [
         (3, "call", "Agreed the Q1 fill slots for the mAb line; they want the CoA template by Friday.",
          "Dr. Jane Roe"),
         (10, "meeting", "Quarterly review: on-time release 96%; asked about serialization for the US launch.",
          "Dr. Jane Roe"),
     ]),
-    ("Borealis Pharma", "borealis", "ben", "borealis-internal", 7, "America/New_York", [
+    ("Borealis Pharma", "borealis", "ben", "borealis-internal", 7, "America/New_York", "US", [
         (11, "email", "Sent the revised stability protocol for lot B-2291.", "Tom Okafor"),
     ]),
-    ("Cygnus Therapeutics", "cygnus", "ana", "cygnus-internal", 30, "Europe/London", [
+    ("Cygnus Therapeutics", "cygnus", "ana", "cygnus-internal", 30, "Europe/London", "GB", [
         (70, "visit", "Audit visit at the fill line; two minor observations, CAPAs agreed.", "QA team"),
         (5, "note", "Their QA head is leaving in January; find out who takes over.", None),
     ]),
-    ("Delta Vaccines", "delta", None, None, 14, None, []),
+    ("Delta Vaccines", "delta", None, None, 14, None, None, []),
 ]
 
 
@@ -33,10 +33,10 @@ def seed(session: Session, actor: Actor, user_id_for, channel_id_for, today: dt.
     """Add the sample clients unless the workspace has clients already. True if it seeded."""
     if list_clients(session, actor.team_id):
         return False
-    for name, key, owner, channel, cadence, zone, interactions in PORTFOLIO:
+    for name, key, owner, channel, cadence, zone, country, interactions in PORTFOLIO:
         client = add_client(session, actor, name, key=key, owner_user_id=user_id_for(owner) if owner else None,
                             internal_channel_id=channel_id_for(channel) if channel else None,
-                            cadence_days=cadence, timezone=zone)
+                            cadence_days=cadence, timezone=zone, country=country)
         for days_ago, kind, summary, contact in reversed(interactions):
             log_interaction(session, actor, client, kind=kind, summary=summary,
                             occurred_on=today - dt.timedelta(days=days_ago), today=today, contact_name=contact)

@@ -36,6 +36,14 @@ class Outgoing:
     record: Callable[[Session], object] | None = field(default=None, compare=False)
 
 
+class Plan(list):
+    """A planner's messages to queue, and what else the run has to tell (what waits, and until when)."""
+
+    def __init__(self, outgoing=(), notes=()) -> None:
+        super().__init__(outgoing)
+        self.notes: list[str] = list(notes)
+
+
 @dataclass
 class JobResult:
     job: str
@@ -45,18 +53,20 @@ class JobResult:
     queued: int = 0
     failed_teams: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         when = f"as of {self.now.isoformat(timespec='seconds')}"
         failed = (f"; {len(self.failed_teams)} workspace(s) failed, see the log: {', '.join(self.failed_teams)}"
                   if self.failed_teams else "")
+        notes = "".join(f"\n  {note}" for note in self.notes)
         if self.dry_run:
-            return f"{self.job} {when} (dry run): would post {len(self.planned)} message(s){failed}"
+            return f"{self.job} {when} (dry run): would post {len(self.planned)} message(s){failed}{notes}"
         if self.lines:
             return f"{self.job}: " + "; ".join(self.lines)
         repeats = len(self.planned) - self.queued
         return (f"{self.job} {when}: queued {self.queued} message(s)"
-                + (f", {repeats} already queued before" if repeats else "") + failed)
+                + (f", {repeats} already queued before" if repeats else "") + failed + notes)
 
 
 Planner = Callable[[Session, Settings, str, dt.datetime], list[Outgoing]]  # (session, settings, team_id, now)
@@ -92,6 +102,7 @@ def run_planner(job: str, planner: Planner, runtime: Runtime, now: dt.datetime |
                 continue
             result.planned += planned
             result.queued += queued
+            result.notes += getattr(planned, "notes", [])
     return result
 
 

@@ -10,12 +10,15 @@ from bot.runtime import Runtime
 from jobs import JobSpec
 from jobs.deliver import deliver
 
-MOMENT_EXAMPLE = "2026-11-30T09:05 or 2026-11-30T09:05:00+01:00"
+MOMENT_EXAMPLE = "2026-11-30T09:05, 2026-11-30T09:05:00+01:00, or 10:00 (today)"
 
 
 def parse_moment(text: str, zone: ZoneInfo) -> dt.datetime:
-    """An ISO-8601 time; without a zone of its own it is in `zone`. ValueError if it isn't one."""
+    """An ISO-8601 time, or a time of today (`10:00`); without a zone of its own it is in `zone`. ValueError
+    if it isn't one."""
     try:
+        if len(text) <= 5 and ":" in text:
+            return dt.datetime.combine(dt.datetime.now(zone).date(), dt.time.fromisoformat(text), tzinfo=zone)
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO-8601 time, like {MOMENT_EXAMPLE}") from None

@@ -23,17 +23,18 @@ from bot.db.models import AlertKind
 from bot.runtime import Runtime
 from bot.services import calendars as calendar_service
 from bot.services.nudges import StaleClient, alert_key, alerts_sent, record_alert, stale_clients
-from jobs.common import JobResult, Outgoing, run_planner
+from jobs.common import JobResult, Outgoing, Plan, run_planner
 from jobs.owner_zones import refresh_owner_zones
 
 NAME = "stale-nudges"
 
 
-def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -> list[Outgoing]:
+def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -> Plan:
     stale = stale_clients(session, team_id, settings.zone, now)
     calendars = calendar_service.calendars(session, team_id, [s.client for s in stale], settings)
     sent = alerts_sent(session, team_id, stale)
-    outgoing: list[Outgoing] = []
+    outgoing = Plan()
+    waiting: list[dt.datetime] = []
 
     def say(about: StaleClient, kind: AlertKind, channel: str, message, day: dt.date) -> None:
         outgoing.append(Outgoing(team_id, alert_key(about, kind, day), channel, message, NAME,
@@ -42,7 +43,8 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
     for about in stale:
         client, calendar = about.client, calendars[about.client.id]
         if not calendar.is_open(now):
-            continue  # it waits for the reader's morning, the end of the weekend or of the holiday
+            waiting.append(calendar.next_opening(now))  # the reader's morning, the end of the weekend or holiday
+            continue
         today = calendar.today(now)
         if not (client.owner_user_id and client.internal_channel_id):
             if settings.managers_channel and client.id not in sent.no_owner_told:
@@ -57,6 +59,10 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
         if about.twice_the_cadence and settings.managers_channel and client.id not in sent.escalated:
             say(about, AlertKind.ESCALATION, settings.managers_channel,
                 escalation(about, client.snoozed_until if snoozed else None), today)
+    if waiting:
+        first = min(waiting)
+        outgoing.notes.append(f"{team_id}: {len(waiting)} client(s) due for contact wait for business hours; the "
+                              f"first at {first:%a %Y-%m-%d %H:%M} {first.tzname()}")
     return outgoing
 
 
