@@ -179,9 +179,12 @@ def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     database = Database.for_jobs(settings.database_url)
-    database.upgrade()
-    runtime = Runtime.create(settings, database)
-    print(run_by_hand(spec, runtime, now=now, dry_run=args.dry_run, max_delivery_seconds=300))
+    try:
+        database.upgrade()
+        runtime = Runtime.create(settings, database)
+        print(run_by_hand(spec, runtime, now=now, dry_run=args.dry_run, max_delivery_seconds=300))
+    finally:
+        database.dispose()
     return 0
 
 

@@ -193,7 +193,8 @@ class Registry:
         form = self._by_name[name].form
         if form is None:
             raise ValueError(f"{name!r} has no form")
-        if form.needs_clients and not client_service.has_clients(ctx.session, ctx.actor.team_id):
+        if (form.needs_clients and request.client_id is None
+                and not client_service.has_clients(ctx.session, ctx.actor.team_id)):
             raise UserError("There are no clients yet. Add one first: `/cmo client add <name>`.",
                             usage=self._by_name["client add"].usage if "client add" in self else None)
         try:
