@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, cast, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.insert import insert_ignoring_duplicates
 from bot.db.models import AlertKind, Client, Interaction, InteractionKind, StaleAlert
-from bot.services.calendars import client_today
 
 NEVER = "never"
 _CHUNK = 500
@@ -60,46 +60,58 @@ class StaleClient:
         return self.last_contact.occurred_on.isoformat() if self.last_contact else NEVER
 
 
-def _last_contact_id(team_id: str):
-    """The id of the client's latest contact: a walk down ix_interactions_contact_latest."""
+def _last_contact(team_id: str, column):
+    """`column` of the client's latest contact: a walk down ix_interactions_contact_latest, one row."""
     contact = aliased(Interaction)
-    return (select(contact.id)
+    return (select(getattr(contact, column))
             .where(contact.team_id == team_id, contact.client_id == Client.id, contact.kind != InteractionKind.NOTE)
             .order_by(contact.occurred_on.desc(), contact.id.desc())
             .limit(1).correlate(Client).scalar_subquery())
 
 
+def _pending_plan(team_id: str):
+    """The earliest next contact planned at or after the last contact: a range of ix_interactions_planned."""
+    plan = aliased(Interaction)
+    since = func.coalesce(_last_contact(team_id, "occurred_on"), cast(literal("0001-01-01"), Date))
+    return (select(func.min(plan.next_contact_on))
+            .where(plan.team_id == team_id, plan.client_id == Client.id, plan.next_contact_on.is_not(None),
+                   plan.occurred_on >= since)
+            .correlate(Client).scalar_subquery())
+
+
 def stale_clients(session: Session, team_id: str, default_zone, now: dt.datetime) -> list[StaleClient]:
-    """The workspace's active clients that are due for contact as of `now`, oldest silence first."""
-    last_id = _last_contact_id(team_id).label("last_id")
-    scan = select(Client, last_id).where(Client.team_id == team_id, Client.archived_at.is_(None)).subquery()
-    client = aliased(Client, scan)
-    contact = aliased(Interaction)
+    """The workspace's active clients that are due for contact as of `now`, longest silence first.
+
+    One pass over the clients reads, per client, its last contact and pending plan (index lookups); only
+    the clients found due are then loaded whole."""
+    # Scalar subqueries, not joins: each is an index lookup per client, so no plan can scan the interactions.
     rows = session.execute(
-        select(client, contact, _pending_plan_for(team_id, scan, contact))
-        .outerjoin(contact, contact.id == scan.c.last_id)
+        select(Client.id, Client.cadence_days, Client.timezone, Client.created_at,
+               _last_contact(team_id, "id"), _last_contact(team_id, "occurred_on"), _pending_plan(team_id))
+        .where(Client.team_id == team_id, Client.archived_at.is_(None))
     ).all()
-    found = []
-    for row_client, last, planned in rows:
-        today = client_today(row_client, default_zone, now)
-        since = last.occurred_on if last else _day_added(row_client, default_zone)
-        stale = StaleClient(row_client, today, since, _contact(last), planned if planned and planned < today else None)
-        if stale.past_cadence or stale.planned_on:
-            found.append(stale)
+    due: dict[int, tuple[dt.date, dt.date, int | None, dt.date | None]] = {}
+    for client_id, cadence, zone_name, created_at, contact_id, contact_on, planned in rows:
+        zone = ZoneInfo(zone_name) if zone_name else default_zone
+        today = now.astimezone(zone).date()
+        since = contact_on or created_at.astimezone(zone).date()
+        passed = planned if planned is not None and planned < today else None
+        if (today - since).days > cadence or passed:
+            due[client_id] = (today, since, contact_id, passed)
+    clients = _load(session, Client, due)
+    contacts = _load(session, Interaction, [contact_id for _, _, contact_id, _ in due.values() if contact_id])
+    found = [StaleClient(clients[client_id], today, since, _contact(contacts.get(contact_id)), passed)
+             for client_id, (today, since, contact_id, passed) in due.items()]
     return sorted(found, key=lambda s: (-s.days, s.client.name.lower()))
 
 
-def _pending_plan_for(team_id: str, scan, contact):
-    """The earliest next contact planned at or after the last contact: a range of ix_interactions_planned."""
-    plan = aliased(Interaction)
-    return (select(func.min(plan.next_contact_on))
-            .where(plan.team_id == team_id, plan.client_id == scan.c.id, plan.next_contact_on.is_not(None),
-                   plan.occurred_on >= func.coalesce(contact.occurred_on, cast(literal("0001-01-01"), Date)))
-            .correlate(scan, contact).scalar_subquery())
-
-
-def _day_added(client: Client, default_zone) -> dt.date:
-    return client_today(client, default_zone, client.created_at)
+def _load(session: Session, model, ids: Iterable[int]) -> dict:
+    ids = sorted(ids)
+    loaded = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        loaded.update((row.id, row) for row in session.scalars(select(model).where(model.id.in_(chunk))))
+    return loaded
 
 
 def _contact(interaction: Interaction | None) -> LastContact | None:
