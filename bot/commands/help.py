@@ -25,7 +25,7 @@ SUBCOMMANDS = (HELP,)
 TOPICS = (
     HelpTopic("dates", "Dates and durations", (
         f"Dates: {DATE_FORMS}. A weekday is the next one (for `on:`, the latest one).",
-        "Durations: `3d`, `2w` (a cadence is a number of days or weeks). Dates are in the client's time zone, "
-        "else the workspace's.",
+        "Durations: `3d`, `2w` (a cadence or a snooze is a number of days or weeks). Dates are in the client's "
+        "time zone, else the workspace's.",
     )),
 )
