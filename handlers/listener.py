@@ -75,6 +75,8 @@ def open_modal(client: WebClient, trigger_id: str, view: dict, respond: Respond,
 
 
 def _later_respond(afterwards: Afterwards, respond: Respond, message: Message, **options: Any) -> None:
+    if not respond.response_url:  # a payload without one (not Slack's): there is nowhere to answer
+        return
     afterwards.add(lambda: respond(**options, **message.as_kwargs()))
 
 
@@ -102,8 +104,11 @@ class RequestKind:
         ack()
 
     def _open(self, ack: Ack, respond: Respond, call: Call, form: OpenForm) -> None:
+        trigger_id = call.body.get("trigger_id")
+        if not isinstance(trigger_id, str) or not trigger_id:  # a form can't open without one
+            self.refuse(ack, respond, call.afterwards, payloads.InvalidPayload("no trigger_id"), call.body)
+            return
         ack()
-        trigger_id = call.body["trigger_id"]
         call.later(lambda: open_modal(call.client, trigger_id, form.view, respond, usage=form.usage))
 
 
@@ -133,6 +138,10 @@ class Button(RequestKind):
     """A button on a message the bot posted: acknowledged at once; the message is updated, or a form opened."""
 
     name = Surface.BUTTON
+
+    def once_key(self, body: dict[str, Any]) -> str | None:
+        # Slack gives every click its own trigger_id; the same signed click replayed runs once.
+        return f"action:{_required_string(body, 'trigger_id')}"
 
     def answer(self, ack: Ack, respond: Respond, call: Call, answer: Message | OpenForm | None) -> None:
         if isinstance(answer, OpenForm):
@@ -208,9 +217,11 @@ SLASH_COMMAND, BUTTON, MODAL, MESSAGE_SHORTCUT, OPTIONS = (SlashCommand(), Butto
 Work = Callable[[Call], Any]
 
 
-def listener(surface: RequestKind, *, audit_as: str | None = None) -> Callable[[Work], Callable[..., None]]:
+def listener(surface: RequestKind, *, audit_as: str | None = None,
+             writes: bool = True) -> Callable[[Work], Callable[..., None]]:
     """Make `work(call) -> answer` a Bolt listener for `surface` (recorded in the audit trail as the surface's
-    name, or `audit_as`)."""
+    name, or `audit_as`). Work that `writes` nothing (a button that only opens a form) needs no guard
+    against running twice."""
 
     def decorate(work: Work) -> Callable[..., None]:
         def run(ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
@@ -220,7 +231,7 @@ def listener(surface: RequestKind, *, audit_as: str | None = None) -> Callable[[
                 who = Actor(team_id=payloads.team_id(context.team_id or context.enterprise_id),
                             user_id=payloads.user_id(context.user_id),
                             surface=audit_as or surface.audit_name(body))
-                once = surface.once_key(body)
+                once = surface.once_key(body) if writes else None
                 with database.transaction() as session:
                     if once and not first_time(session, who.team_id, once):
                         surface.repeated(ack, body)

@@ -28,8 +28,8 @@ def refresh_owner_zones(runtime: Runtime, team_id: str) -> int:
     remembered = 0
     for user_id in due[:MAX_LOOKUPS_PER_RUN]:
         try:
-            user = runtime.slack.users_info(user=user_id).get("user") or {}
-            tz = user.get("tz") if isinstance(user.get("tz"), str) else None
+            user = runtime.slack.users_info(user=user_id).get("user")
+            tz = user.get("tz") if isinstance(user, dict) and isinstance(user.get("tz"), str) else None
         except SlackApiError as error:
             if error.response.get("error") not in GONE:
                 logger.warning("users.info for %s: %s; asking again next run", user_id, error.response.get("error"))

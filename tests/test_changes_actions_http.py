@@ -46,7 +46,7 @@ INTERNAL = "C0ACMEINT"
 # -- helpers ---------------------------------------------------------------------------------------------------
 
 def press(bot, message: dict[str, Any], action_id: str, *, user: str = "U0ANA", team: str = "T0ACME",
-          channel: str = INTERNAL, trigger_id: str = "trigger.button.1"):
+          channel: str = INTERNAL, trigger_id: str | None = None):
     """Click the button `action_id` on a message the bot posted, as Slack posts the click."""
     [button] = [b for b in buttons(message) if b["action_id"] == action_id]
     [block] = [b for b in message["blocks"] if b["type"] == "actions" and button in b["elements"]]
@@ -56,7 +56,7 @@ def press(bot, message: dict[str, Any], action_id: str, *, user: str = "U0ANA", 
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
         "api_app_id": "A0RAPPORT",
         "token": "legacy-verification-token",
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or bot.next_trigger_id(),  # every click has its own
         "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel, "is_ephemeral": False},
         "channel": {"id": channel, "name": "acme-internal"},
         "message": {"type": "message", "ts": message["ts"], "text": message["text"], "blocks": message["blocks"],

@@ -119,6 +119,8 @@ MALFORMED = [
     ("payload=" + json.dumps({"type": "message_action", "channel": 3, "callback_id": "log_message"}), FORM),
     ("payload=" + json.dumps({"type": "block_suggestion", "action_id": ["client_picker"]}), FORM),
     ("payload=" + json.dumps({"type": "block_actions", "authorizations": "all"}), FORM),
+    ("payload=" + json.dumps({"type": "block_actions", "team": {"id": "T0ACME"}, "user": {"id": "U0ANA"},
+                              "actions": []}), FORM),
 ]
 
 

@@ -376,6 +376,7 @@ def test_snooze_and_its_end_over_slash_commands(database, bot):
     ("snooze acme 400w", ["longer than a quarter", "13w"]),
     ("snooze acme tomorrow-ish", ["not a duration"]),
     ("snooze acme 36h", ["not a duration", "14d", "2w"]),
+    ("snooze acme ３d", ["not a duration"]),
     ("snooze acme", ["Give the client and how long"]),
 ])
 def test_snooze_bad_input_shows_the_right_form_and_writes_nothing(database, bot, text, fragments):
@@ -394,13 +395,20 @@ def test_snooze_typed_bare_opens_its_form(database, bot, slack):
 
 
 @pytest.mark.parametrize("command", ["client add Zeta country:XX", "client set acme country:XX",
-                                     "client add Zeta country:Germany"])
+                                     "client add Zeta country:Germany", "client add Zeta country:ß",
+                                     "client set acme country:ıt"])
 def test_an_unknown_country_is_refused_with_the_right_form(database, bot, command):
     seed(database)
     before = table_counts(database)
     assert_error(bot.command(command), "is not a country whose public holidays Rapport knows", "`DE`",
                  form="/cmo client")
     assert table_counts(database) == before
+
+
+def test_an_alias_that_is_not_the_iso_code_is_refused_naming_the_code(database, bot):
+    seed(database)
+    assert_error(bot.command("client set acme country:UK"), "`UK` is not an ISO 3166 code; use `GB`",
+                 form="/cmo client set")
 
 
 def test_a_country_is_set_and_cleared(database, bot):
@@ -439,3 +447,91 @@ def test_the_scan_finds_the_latest_contact_of_any_kind_but_a_note(database):
     assert (stale.client.key, stale.last_contact.kind, stale.since, stale.days) == ("acme", "email",
                                                                                     dt.date(2026, 10, 20), 36)
     assert stale.twice_the_cadence and stale.episode == "2026-10-20"
+
+
+# -- what Slack or a forger may send ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tz", ["Etc", "America", "A" * 300, "Mars/Olympus_Mons"])
+def test_a_zone_slack_gives_that_is_not_one_is_no_zone_and_the_run_goes_on(database, jobs, slack, tz):
+    seed(database)
+    slack.user_zones[OWNER] = tz
+    out = jobs(ny(11, 12, 8, 30))  # 14:30 in Berlin, the client's zone
+    assert "workspace(s) failed" not in out
+    assert len(nudges(slack)) == 1
+
+
+def test_a_users_info_answer_without_a_user_object_is_no_zone(database, jobs, slack, monkeypatch):
+    seed(database)
+    answer = slack.answer
+    monkeypatch.setattr(slack, "answer", lambda method, args: {"ok": True, "user": "x"} if method == "users.info"
+                        else answer(method, args))
+    out = jobs(ny(11, 12, 8, 30))
+    assert "workspace(s) failed" not in out and len(nudges(slack)) == 1
+
+
+def click(bot, nudge: dict[str, Any], option: str, trigger_id: str) -> Any:
+    """A signed Snooze choice with a given trigger_id (to replay it)."""
+    [block] = [b for b in nudge["blocks"] if b["type"] == "actions"]
+    [select_menu] = [e for e in block["elements"] if e["action_id"] == "client_snooze"]
+    return bot.interactive({
+        "type": "block_actions", "team": {"id": TEAM}, "user": {"id": OWNER, "team_id": TEAM},
+        "api_app_id": "A0RAPPORT", "trigger_id": trigger_id, "response_url": bot.response_url,
+        "container": {"type": "message", "message_ts": nudge["ts"], "channel_id": INTERNAL},
+        "channel": {"id": INTERNAL}, "message": {"ts": nudge["ts"], "text": nudge["text"], "blocks": nudge["blocks"]},
+        "actions": [{"type": "static_select", "action_id": "client_snooze", "block_id": block["block_id"],
+                     "selected_option": next(o for o in select_menu["options"] if o["text"]["text"] == option)}],
+    })
+
+
+def snooze_events(database) -> int:
+    with database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "client.snooze"))
+
+
+def test_a_replayed_snooze_click_runs_once(database, jobs, slack, bot):
+    seed(database, contacts=((dt.date(2026, 9, 1), "call"),))
+    jobs(now_ny())
+    [nudge] = nudges(slack)
+    click(bot, nudge, "1 week", trigger_id="click.1")
+    answers(slack)
+    shown(bot.command("snooze acme off"))
+    assert click(bot, nudge, "1 week", trigger_id="click.1").status == 200  # the same signed click, again
+    time.sleep(0.3)
+    assert len(answers(slack)) == 1
+    assert snooze_events(database) == 2  # the snooze and its end, not a second snooze
+    with database.transaction() as session:
+        assert session.scalar(select(Client.snoozed_until)) is None
+
+
+def test_simultaneous_snooze_clicks_snooze_once(database, jobs, slack, bot):
+    import threading
+
+    seed(database, contacts=((dt.date(2026, 9, 1), "call"),))
+    jobs(now_ny())
+    [nudge] = nudges(slack)
+    clicks = [threading.Thread(target=click, args=(bot, nudge, "1 week", f"click.{n}")) for n in range(8)]
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join()
+    said = [message_text(a) for a in answers(slack, 8)]
+    assert sum("snoozed by" in text for text in said) == 1
+    assert sum("already snoozed" in text for text in said) == 7
+    assert snooze_events(database) == 1
+
+
+def test_log_contact_without_a_trigger_says_why_and_opens_nothing(database, jobs, slack, bot):
+    seed(database, contacts=((dt.date(2026, 9, 1), "call"),))
+    jobs(now_ny())
+    [nudge] = nudges(slack)
+    [block] = [b for b in nudge["blocks"] if b["type"] == "actions"]
+    response = bot.interactive({
+        "type": "block_actions", "team": {"id": TEAM}, "user": {"id": OWNER, "team_id": TEAM},
+        "response_url": bot.response_url, "channel": {"id": INTERNAL},
+        "actions": [{"type": "button", "action_id": "client_log_contact", "block_id": block["block_id"],
+                     "value": block["elements"][0]["value"]}],
+    })
+    assert response.status == 200
+    [answer] = answers(slack)
+    assert "could not read (no trigger_id)" in message_text(answer)
+    assert slack.calls_to("views.open") == []

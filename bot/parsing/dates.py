@@ -21,8 +21,8 @@ WEEKDAYS = {
     "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
 }
 RELATIVE_DAYS = {"today": 0, "tomorrow": 1, "yesterday": -1}
-_OFFSET = re.compile(r"^([+-])(\d{1,3})([dw])$")
-_DURATION = re.compile(r"^(\d{1,4})\s*([hdw])$")
+_OFFSET = re.compile(r"^([+-])([0-9]{1,3})([dw])$")
+_DURATION = re.compile(r"^([0-9]{1,4})\s*([hdw])$")
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,12 @@ def parse_timezone(text: str) -> str:
 
 def parse_country(text: str) -> str:
     """An ISO 3166 alpha-2 country code whose public holidays are known (`de` -> `DE`)."""
-    code = text.strip().upper()
-    if len(code) == 2 and code.isascii() and code.isalpha() and code in holidays.list_supported_countries():
-        return code
+    raw = text.strip()
+    code = raw.upper() if len(raw) == 2 and raw.isascii() and raw.isalpha() else ""
+    if code in holidays.list_supported_countries():
+        official = holidays.country_holidays(code).country  # `UK` is an alias of the ISO code `GB`
+        if official == code:
+            return code
+        raise UserError(f"`{text}` is not an ISO 3166 code; use `{official}`.", field="country")
     raise UserError(f"`{text}` is not a country whose public holidays Rapport knows: use its two-letter ISO 3166 "
                     "code, like `DE`, `US`, `CH` or `GB`.", field="country")

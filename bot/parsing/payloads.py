@@ -50,6 +50,8 @@ def payload_shape_problem(body: Any) -> str | None:
     actions = body.get("actions")
     if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
         return "`actions` is not a list of objects"
+    if body.get("type") == "block_actions" and not actions:
+        return "a block_actions payload without actions"
     authorizations = body.get("authorizations")
     if authorizations is not None and not (isinstance(authorizations, list)
                                            and all(isinstance(a, dict) for a in authorizations)):

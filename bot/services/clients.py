@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -253,11 +253,15 @@ def snooze(session: Session, actor: Actor, client: Client, until: dt.date | None
     written, if that is how it stands already."""
     if client.is_archived:
         raise UserError(f"{client.name} is archived; it is never nudged.", field="client")
-    if client.snoozed_until == until:
-        return False
     before = audit.snapshot(client, AUDITED_FIELDS)
-    client.snoozed_until = until
-    client.updated_at = utcnow()
+    # Decided by the database, not by what this session read: of two presses at once, one writes.
+    changed = session.execute(
+        update(Client).where(Client.id == client.id, Client.snoozed_until.is_distinct_from(until))
+        .values(snoozed_until=until, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    session.refresh(client)
+    if not changed:
+        return False
     audit.record(session, actor, "client.snooze", client, client_id=client.id, before=before,
                  after=audit.snapshot(client, AUDITED_FIELDS))
     return True

@@ -18,13 +18,19 @@ from bot.db.models import SlackUser
 REFRESH_AFTER = dt.timedelta(days=1)
 
 
+def usable_zone(tz: object) -> ZoneInfo | None:
+    """The zone named `tz`, if it is one this machine knows (Slack's answer is input like any other)."""
+    if not isinstance(tz, str) or not tz or len(tz) > 64:
+        return None
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, or a directory such as "Etc"
+        return None
+
+
 def remember_zone(session: Session, team_id: str, user_id: str, tz: str | None, now: dt.datetime) -> None:
     """Keep what Slack said about the user's zone (None: it said nothing usable)."""
-    if tz is not None:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            tz = None
+    tz = tz if usable_zone(tz) is not None else None
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
     statement = insert(SlackUser).values(team_id=team_id, user_id=user_id, tz=tz, fetched_at=now)
     session.execute(statement.on_conflict_do_update(index_elements=["team_id", "user_id"],
@@ -40,10 +46,9 @@ def zones(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, 
             SlackUser.team_id == team_id, SlackUser.user_id.in_(wanted[start:start + 500]),
             SlackUser.tz.is_not(None)))
         for user_id, tz in rows:
-            try:
-                found[user_id] = ZoneInfo(tz)
-            except (ZoneInfoNotFoundError, ValueError):  # a zone this machine's tz database lacks
-                continue
+            zone = usable_zone(tz)  # None: a zone this machine's tz database lacks
+            if zone is not None:
+                found[user_id] = zone
     return found
 
 

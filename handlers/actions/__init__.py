@@ -54,13 +54,13 @@ def mark_told(call: Call) -> Message:
     return announcement(change, client, slip_history(call.session, client, change))
 
 
-@listener(BUTTON)
+@listener(BUTTON, writes=False)
 def open_draft(call: Call) -> OpenForm:
     change, client = change_to_tell(call.ctx, parse_change_id(_pressed_value(call)))
     return OpenForm(draft_modal(change, client))
 
 
-@listener(BUTTON)
+@listener(BUTTON, writes=False)
 def log_contact(call: Call) -> OpenForm:
     """The log form for the client the nudge is about (archived or gone: said so, nothing opens)."""
     channel = call.body.get("channel")
