@@ -36,7 +36,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.blocks.outbox import failure_notice
@@ -192,9 +192,9 @@ class DeliveryWorker:
         self._reconcile_orphans(lock, report)
         deadline = self.clock() + max_seconds
         while self.clock() < deadline:
-            due = self._due()
+            due, next_at = self._due()
             if not due:
-                wake = self._next_wake() if drain else None
+                wake = self.clock() + (next_at - utcnow()).total_seconds() if drain and next_at else None
                 if wake is None or wake > min(deadline, self.clock() + MAX_DRAIN_WAIT_SECONDS):
                     break
                 self.sleep(max(0.0, wake - self.clock()))
@@ -208,8 +208,9 @@ class DeliveryWorker:
             for row in ready:
                 self._deliver_one(lock, row, report)
 
-    def _due(self) -> list[_Due]:
+    def _due(self) -> tuple[list[_Due], dt.datetime | None]:
         """Per channel, its oldest pending row if that one is due: a channel's messages keep their order.
+        Also when the next channel's first row comes due (a retry, an unconfirmed post to check), if any.
 
         A row waiting to be retried (Retry-After, a backoff) or to be confirmed ("sending") holds back the
         rows after it in its channel; a row queued for later (`not_before`) and never tried does not."""
@@ -217,28 +218,21 @@ class DeliveryWorker:
         with self.database.transaction() as session:
             rows = session.execute(
                 select(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.status,
-                       OutboxMessage.next_attempt_at)
+                       OutboxMessage.next_attempt_at, OutboxMessage.error)
                 .where(or_(OutboxMessage.status == OutboxStatus.SENDING,
                            and_(OutboxMessage.status == OutboxStatus.PENDING,
                                 or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.attempts > 0,
                                     OutboxMessage.error.is_not(None)))))
                 .order_by(OutboxMessage.id).limit(1000)
             ).all()
-        first: dict[str, tuple[int, str, dt.datetime]] = {}
-        for row_id, channel_id, status, next_attempt_at in rows:
-            first.setdefault(channel_id, (row_id, status, next_attempt_at))
-        return [_Due(row_id, channel) for channel, (row_id, status, when) in first.items()
-                if status == OutboxStatus.PENDING and when <= now]
-
-    def _next_wake(self) -> float | None:
-        """When (on `clock`) the next pending or unconfirmed row comes due; None if there is none."""
-        with self.database.transaction() as session:
-            soonest = session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
-                or_(OutboxMessage.status == OutboxStatus.PENDING,
-                    and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.error.is_not(None)))))
-        if soonest is None:
-            return None
-        return self.clock() + max(0.0, (soonest - utcnow()).total_seconds())
+        first: dict[str, tuple[int, str, dt.datetime, str | None]] = {}
+        for row_id, channel_id, status, next_attempt_at, error in rows:
+            first.setdefault(channel_id, (row_id, status, next_attempt_at, error))
+        due = [_Due(row_id, channel) for channel, (row_id, status, when, _) in first.items()
+               if status == OutboxStatus.PENDING and when <= now]
+        later = [when for _, status, when, error in first.values()
+                 if when > now and (status == OutboxStatus.PENDING or error is not None)]
+        return due, min(later, default=None)
 
     # -- claims ----------------------------------------------------------------------------------
     def _mine(self):

@@ -14,6 +14,8 @@ Each has a dedupe key and is remembered with its outbox row, in the workspace's 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +29,7 @@ from jobs.common import JobResult, Outgoing, Plan, run_planner
 from jobs.owner_zones import refresh_owner_zones
 
 NAME = "stale-nudges"
+logger = logging.getLogger(__name__)
 
 
 def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -> Plan:
@@ -40,15 +43,20 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
         outgoing.append(Outgoing(team_id, alert_key(about, kind, day), channel, message, NAME,
                                  record=lambda session: record_alert(session, about, kind, day)))
 
+    unsaid: list[str] = []  # escalations and notices with no managers channel to go to
     for about in stale:
+        about = replace(about, spell=sent.spell[about.client.id])
         client, calendar = about.client, calendars[about.client.id]
         if not calendar.is_open(now):
             waiting.append(calendar.next_opening(now))  # the reader's morning, the end of the weekend or holiday
             continue
         today = calendar.today(now)
         if not (client.owner_user_id and client.internal_channel_id):
-            if settings.managers_channel and client.id not in sent.no_owner_told:
-                say(about, AlertKind.NO_OWNER, settings.managers_channel, nobody_to_nudge(about), today)
+            if client.id not in sent.no_owner_told:
+                if settings.managers_channel:
+                    say(about, AlertKind.NO_OWNER, settings.managers_channel, nobody_to_nudge(about), today)
+                else:
+                    unsaid.append(client.key)
             continue
         snoozed = client.snoozed_until is not None and client.snoozed_until > today
         last_nudge = sent.last_nudge_on.get(client.id)
@@ -56,9 +64,17 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
             last_nudge < today and calendar.working_days_after(last_nudge, today) >= settings.nudge_repeat_days)
         if not snoozed and repeat_due:
             say(about, AlertKind.NUDGE, client.internal_channel_id, nudge(about), today)
-        if about.twice_the_cadence and settings.managers_channel and client.id not in sent.escalated:
-            say(about, AlertKind.ESCALATION, settings.managers_channel,
-                escalation(about, client.snoozed_until if snoozed else None), today)
+        if about.twice_the_cadence and client.id not in sent.escalated:
+            if settings.managers_channel:
+                say(about, AlertKind.ESCALATION, settings.managers_channel,
+                    escalation(about, client.snoozed_until if snoozed else None), today)
+            else:
+                unsaid.append(client.key)
+    if unsaid:
+        logger.warning("%s: %s: managers would be told about %s, but RAPPORT_MANAGERS_CHANNEL is not set", NAME,
+                       team_id, ", ".join(unsaid))
+        outgoing.notes.append(f"{team_id}: {len(unsaid)} client(s) to tell the managers about "
+                              f"({', '.join(unsaid[:10])}), but RAPPORT_MANAGERS_CHANNEL is not set")
     if waiting:
         first = min(waiting)
         outgoing.notes.append(f"{team_id}: {len(waiting)} client(s) due for contact wait for business hours; the "

@@ -50,12 +50,15 @@ def jobs(database_url, slack, workdir, monkeypatch):
     env = env_for_subprocess(database_url, slack, SLACK_BOT_TOKEN="xoxb-test", RAPPORT_MANAGERS_CHANNEL=MANAGERS,
                              RAPPORT_TIMEZONE="Europe/Berlin")
 
-    def run(now: dt.datetime | None = None, *extra: str, job: str = "stale-nudges") -> str:
+    def run(now: dt.datetime | None = None, *extra: str, job: str = "stale-nudges",
+            managers_channel: str | None = MANAGERS) -> str:
         with monkeypatch.context() as patch:
             for name in [n for n in __import__("os").environ if n.startswith(("SLACK_", "RAPPORT_", "DATABASE_"))]:
                 patch.delenv(name)
             for name, value in env.items():
                 patch.setenv(name, value)
+            if managers_channel is None:
+                patch.delenv("RAPPORT_MANAGERS_CHANNEL")
             patch.chdir(workdir)
             output = io.StringIO()
             with contextlib.redirect_stdout(output):
@@ -84,8 +87,10 @@ def seed(database, *, name: str = "Acme Biologics", key: str = "acme", owner: st
                             cadence_days=cadence, timezone="Europe/Berlin", country=country)
         for index, (day, kind) in enumerate(contacts):
             last = index == len(contacts) - 1
-            log_interaction(session, ACTOR, client, kind=kind, summary=f"Agreed the Q1 fill slots ({kind})\nmore",
-                            occurred_on=day, today=day, next_contact_on=planned if last else None)
+            logged = log_interaction(session, ACTOR, client, kind=kind,
+                                     summary=f"Agreed the Q1 fill slots ({kind})\nmore", occurred_on=day, today=day,
+                                     next_contact_on=planned if last else None)
+            logged.logged_at = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)  # logged the day it happened
         return client.id
 
 
@@ -178,6 +183,79 @@ def test_a_planned_next_contact_that_passes_is_due_within_the_cadence(database, 
     [nudge] = nudges(slack)
     assert "no contact for *8 days* (cadence 30d); the contact planned for Mon 2026-11-09 has passed" \
         in message_text(nudge)
+
+
+def log_later(database, client_id: int, *, on: dt.date, logged: dt.date, kind: str = "call",
+              planned: dt.date | None = None, by: str = "U0BEN") -> None:
+    """An interaction logged on `logged` about what happened `on` (a past date)."""
+    with database.transaction() as session:
+        interaction = log_interaction(session, Actor(TEAM, by, "slash_command"), session.get(Client, client_id),
+                                      kind=kind, summary="Logged after the fact", occurred_on=on, today=logged,
+                                      next_contact_on=planned)
+        interaction.logged_at = dt.datetime.combine(logged, dt.time(15), tzinfo=dt.UTC)
+
+
+def test_an_old_contact_logged_late_does_not_end_the_spell_nor_escalate_again(database, jobs, slack):
+    client_id = seed(database)  # last contact Tue 2026-10-27
+    jobs(ny(11, 25, 10))
+    assert (len(nudges(slack)), len(escalations(slack))) == (1, 1)
+    log_later(database, client_id, on=dt.date(2026, 10, 28), logged=dt.date(2026, 11, 25))  # still 28 days ago
+    jobs(ny(11, 27, 10))  # one business day on (Thanksgiving between): nothing
+    assert (len(nudges(slack)), len(escalations(slack))) == (1, 1)
+    jobs(ny(12, 1, 10))  # three business days on: the spell's next nudge, and no second escalation
+    assert (len(nudges(slack)), len(escalations(slack))) == (2, 1)
+    assert "on Wed 2026-10-28" in message_text(nudges(slack)[-1])
+
+
+def test_a_plan_logged_with_a_past_date_counts_from_when_it_was_made(database, jobs, slack):
+    client_id = seed(database, cadence=30, contacts=((dt.date(2026, 11, 10), "call"),))
+    # On Nov 12, a meeting of Nov 5 is logged late, planning the next contact for Nov 16.
+    log_later(database, client_id, on=dt.date(2026, 11, 5), logged=dt.date(2026, 11, 12), kind="meeting",
+              planned=dt.date(2026, 11, 16))
+    jobs(ny(11, 17, 10))
+    [nudge] = nudges(slack)
+    assert "the contact planned for Mon 2026-11-16 has passed" in message_text(nudge)
+
+
+def test_a_later_plan_replaces_an_earlier_one_and_a_contact_fulfils_it(database, jobs, slack):
+    client_id = seed(database, cadence=30, contacts=((dt.date(2026, 11, 2), "call"),), planned=dt.date(2026, 11, 9))
+    log_later(database, client_id, on=dt.date(2026, 11, 5), logged=dt.date(2026, 11, 5), kind="note",
+              planned=dt.date(2026, 11, 20))  # moved: the note plans the 20th instead
+    jobs(ny(11, 10, 10))
+    assert nudges(slack) == []
+    jobs(ny(11, 23, 10))
+    assert len(nudges(slack)) == 1
+    other = seed(database, name="Borealis", key="borealis", cadence=30, contacts=((dt.date(2026, 11, 2), "call"),),
+                 planned=dt.date(2026, 11, 9))
+    log_later(database, other, on=dt.date(2026, 11, 6), logged=dt.date(2026, 11, 6), kind="email")  # before the 9th
+    jobs(ny(11, 24, 10))
+    assert not [n for n in nudges(slack) if "Borealis" in message_text(n)]
+
+
+def test_what_was_queued_about_the_silence_is_withdrawn_when_a_contact_is_logged_or_nudges_snoozed(
+        database, jobs, slack, bot):
+    seed(database, contacts=((dt.date(2026, 9, 1), "call"),))
+    seed(database, name="Borealis", key="borealis", contacts=((dt.date(2026, 9, 1), "call"),))
+    slack.fail("chat.postMessage", status=429, retry_after=7200, times=2)  # refused for two hours, both channels
+    assert "queued 4 message(s)" in jobs(now_ny())
+    shown(bot.command("log acme call Spoke to Dr. Roe"))  # Acme: its nudge and escalation no longer apply
+    shown(bot.command("snooze borealis 1w"))  # Borealis: its nudge waits; the managers' escalation stays
+    with database.transaction() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+                        .values(next_attempt_at=func.now()))
+    jobs(job="deliver")
+    assert nudges(slack) == []
+    [escalation] = escalations(slack)
+    assert "Borealis" in message_text(escalation)
+    assert sorted(row.status for row in outbox_rows(database)) == [OutboxStatus.CANCELLED] * 3 + [OutboxStatus.SENT]
+
+
+def test_with_no_managers_channel_the_run_says_what_it_could_not_tell(database, jobs, slack):
+    seed(database, owner=None)
+    seed(database, name="Borealis", key="borealis")
+    out = jobs(ny(11, 25, 10), managers_channel=None)
+    assert "2 client(s) to tell the managers about (acme, borealis), but RAPPORT_MANAGERS_CHANNEL is not set" in out
+    assert len(nudges(slack)) == 1 and slack.posted(MANAGERS) == []
 
 
 def test_an_archived_client_is_never_nudged(database, jobs, slack):

@@ -93,7 +93,7 @@ class Interaction(Base):
         # A client's last contact and its pending plans, each one index lookup per client (the stale scan):
         Index("ix_interactions_contact_latest", "team_id", "client_id", "occurred_on", "id",
               sqlite_where=text("kind <> 'note'"), postgresql_where=text("kind <> 'note'")),
-        Index("ix_interactions_planned", "team_id", "client_id", "occurred_on", "next_contact_on",
+        Index("ix_interactions_planned", "team_id", "client_id", "logged_at", "id",
               sqlite_where=text("next_contact_on IS NOT NULL"), postgresql_where=text("next_contact_on IS NOT NULL")),
     )
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
-from bot.db.models import Client, utcnow
+from bot.db.models import AlertKind, Client, utcnow
 from bot.errors import UserError
-from bot.services import Actor, audit
+from bot.services import Actor, audit, nudges
 
 DEFAULT_CADENCE_DAYS = 14
 AUDITED_FIELDS = ("key", "name", "owner_user_id", "internal_channel_id", "shared_channel_id",
@@ -264,6 +264,8 @@ def snooze(session: Session, actor: Actor, client: Client, until: dt.date | None
         return False
     audit.record(session, actor, "client.snooze", client, client_id=client.id, before=before,
                  after=audit.snapshot(client, AUDITED_FIELDS))
+    if until is not None:  # a nudge queued but not posted yet waits for the snooze like the rest
+        nudges.withdraw(session, client, [AlertKind.NUDGE])
     return True
 
 

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, Client, Interaction
+from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, AlertKind, Client, Interaction
 from bot.errors import UserError
-from bot.services import Actor, audit
+from bot.services import Actor, audit, nudges
 
 AUDITED_FIELDS = ("kind", "summary", "occurred_on", "contact_name", "next_contact_on", "permalink")
 MAX_SUMMARY = 20_000
@@ -62,6 +62,8 @@ def log_interaction(
     session.add(interaction)
     audit.record(session, actor, "interaction.log", interaction, client_id=client.id, before=None,
                  after=audit.snapshot(interaction, AUDITED_FIELDS))
+    if kind in CONTACT_KINDS:  # what was queued about the silence no longer applies
+        nudges.withdraw(session, client, list(AlertKind))
     return interaction
 
 

@@ -4,24 +4,28 @@ interactions there are; and the nudges and escalations already sent about them.
 
 - Last contact: the latest interaction of any kind but a note, logged by anyone, dated by `on:` (a
   contact logged later with a past date counts from that date).
-- A planned next contact (`next:`) counts if it was planned at or after the last contact; once its day
-  has passed without a contact, the client is due.
-- A stale spell (an `episode`) is named by the last contact's date ("never" before the first): a new
-  contact ends it; if the client goes stale again, that is a new spell, nudged and escalated anew.
+- A planned next contact (`next:`): the latest plan made (logged) on or after the day of the last contact
+  counts (a later plan replaces an earlier one; a contact after a plan fulfils it); once its day has
+  passed without a contact, the client is due.
+- A stale spell (an `episode`) is named by the last contact's date when it began ("never" before the
+  first contact). A contact that makes the client current ends it; when the client goes stale again, that
+  is a new spell, nudged and escalated anew. A contact logged with a date so old that the client was
+  still stale when it was last alerted about does not end the spell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, cast, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.insert import insert_ignoring_duplicates
 from bot.db.models import AlertKind, Client, Interaction, InteractionKind, StaleAlert
+from bot.services import outbox
 
 NEVER = "never"
 _CHUNK = 500
@@ -42,6 +46,7 @@ class StaleClient:
     since: dt.date  # the last contact, or the day the client was added
     last_contact: LastContact | None  # None: no contact logged yet
     planned_on: dt.date | None  # a planned contact whose day has passed without one
+    spell: str | None = field(default=None, compare=False)  # the spell it continues (alerts_sent says)
 
     @property
     def days(self) -> int:
@@ -57,6 +62,8 @@ class StaleClient:
 
     @property
     def episode(self) -> str:
+        if self.spell is not None:
+            return self.spell
         return self.last_contact.occurred_on.isoformat() if self.last_contact else NEVER
 
 
@@ -69,14 +76,13 @@ def _last_contact(team_id: str, column):
             .limit(1).correlate(Client).scalar_subquery())
 
 
-def _pending_plan(team_id: str):
-    """The earliest next contact planned at or after the last contact: a range of ix_interactions_planned."""
+def _latest_plan(team_id: str, column):
+    """`column` of the plan made last (`next:`): a walk down ix_interactions_planned, one row."""
     plan = aliased(Interaction)
-    since = func.coalesce(_last_contact(team_id, "occurred_on"), cast(literal("0001-01-01"), Date))
-    return (select(func.min(plan.next_contact_on))
-            .where(plan.team_id == team_id, plan.client_id == Client.id, plan.next_contact_on.is_not(None),
-                   plan.occurred_on >= since)
-            .correlate(Client).scalar_subquery())
+    return (select(getattr(plan, column))
+            .where(plan.team_id == team_id, plan.client_id == Client.id, plan.next_contact_on.is_not(None))
+            .order_by(plan.logged_at.desc(), plan.id.desc())
+            .limit(1).correlate(Client).scalar_subquery())
 
 
 def stale_clients(session: Session, team_id: str, default_zone, now: dt.datetime) -> list[StaleClient]:
@@ -87,15 +93,18 @@ def stale_clients(session: Session, team_id: str, default_zone, now: dt.datetime
     # Scalar subqueries, not joins: each is an index lookup per client, so no plan can scan the interactions.
     rows = session.execute(
         select(Client.id, Client.cadence_days, Client.timezone, Client.created_at,
-               _last_contact(team_id, "id"), _last_contact(team_id, "occurred_on"), _pending_plan(team_id))
+               _last_contact(team_id, "id"), _last_contact(team_id, "occurred_on"),
+               _latest_plan(team_id, "next_contact_on"), _latest_plan(team_id, "logged_at"))
         .where(Client.team_id == team_id, Client.archived_at.is_(None))
     ).all()
     due: dict[int, tuple[dt.date, dt.date, int | None, dt.date | None]] = {}
-    for client_id, cadence, zone_name, created_at, contact_id, contact_on, planned in rows:
+    for client_id, cadence, zone_name, created_at, contact_id, contact_on, planned, planned_at in rows:
         zone = ZoneInfo(zone_name) if zone_name else default_zone
         today = now.astimezone(zone).date()
         since = contact_on or created_at.astimezone(zone).date()
-        passed = planned if planned is not None and planned < today else None
+        # A plan made before the day of the last contact was fulfilled by it.
+        pending = planned is not None and (contact_on is None or planned_at.astimezone(zone).date() >= contact_on)
+        passed = planned if pending and planned < today else None
         if (today - since).days > cadence or passed:
             due[client_id] = (today, since, contact_id, passed)
     clients = _load(session, Client, due)
@@ -124,22 +133,29 @@ def _contact(interaction: Interaction | None) -> LastContact | None:
 class SentAlerts:
     """What was already said about each client in its current stale spell."""
 
+    spell: dict[int, str]  # client id -> the spell it is in
     last_nudge_on: dict[int, dt.date]  # client id -> the day of the latest nudge
     escalated: set[int]
     no_owner_told: set[int]
 
 
 def alerts_sent(session: Session, team_id: str, stale: Iterable[StaleClient]) -> SentAlerts:
-    episodes = {s.client.id: s.episode for s in stale}
-    sent = SentAlerts({}, set(), set())
-    ids = sorted(episodes)
+    stale = {s.client.id: s for s in stale}
+    said: dict[int, list[tuple[str, str, dt.date]]] = {}  # client id -> (kind, spell, latest day)
+    ids = sorted(stale)
     for start in range(0, len(ids), _CHUNK):
         rows = session.execute(
             select(StaleAlert.client_id, StaleAlert.kind, StaleAlert.episode, func.max(StaleAlert.local_date))
             .where(StaleAlert.team_id == team_id, StaleAlert.client_id.in_(ids[start:start + _CHUNK]))
             .group_by(StaleAlert.client_id, StaleAlert.kind, StaleAlert.episode))
         for client_id, kind, episode, last_on in rows:
-            if episode != episodes[client_id]:
+            said.setdefault(client_id, []).append((kind, episode, last_on))
+    sent = SentAlerts({}, {}, set(), set())
+    for client_id, about in stale.items():
+        spell = _spell(about, said.get(client_id, []))
+        sent.spell[client_id] = spell
+        for kind, episode, last_on in said.get(client_id, []):
+            if episode != spell:
                 continue
             if kind == AlertKind.NUDGE:
                 sent.last_nudge_on[client_id] = last_on
@@ -148,6 +164,16 @@ def alerts_sent(session: Session, team_id: str, stale: Iterable[StaleClient]) ->
             elif kind == AlertKind.NO_OWNER:
                 sent.no_owner_told.add(client_id)
     return sent
+
+
+def _spell(about: StaleClient, said: list[tuple[str, str, dt.date]]) -> str:
+    """The spell the client is in: the last alerted one, unless a contact since made the client current."""
+    own = about.episode
+    if not said or about.last_contact is None:
+        return own
+    _, latest_spell, latest_on = max(said, key=lambda row: row[2])
+    still_stale_then = (latest_on - about.last_contact.occurred_on).days > about.client.cadence_days
+    return latest_spell if latest_spell != own and still_stale_then else own
 
 
 def alert_key(stale: StaleClient, kind: AlertKind, local_date: dt.date) -> str:
@@ -164,3 +190,11 @@ def record_alert(session: Session, stale: StaleClient, kind: AlertKind, local_da
         "local_date": local_date, "key": alert_key(stale, kind, local_date),
         "created_at": dt.datetime.now(dt.UTC),
     }, ["team_id", "key"])
+
+
+def withdraw(session: Session, client: Client, kinds: Iterable[AlertKind]) -> int:
+    """Nudges or escalations about the client still waiting to be posted no longer apply (a contact was
+    logged, the nudges were snoozed): withdrawn, never posted. How many were."""
+    keys = list(session.scalars(select(StaleAlert.key).where(
+        StaleAlert.team_id == client.team_id, StaleAlert.client_id == client.id, StaleAlert.kind.in_(list(kinds)))))
+    return outbox.cancel_pending(session, client.team_id, keys) if keys else 0

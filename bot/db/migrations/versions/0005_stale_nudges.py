@@ -28,8 +28,7 @@ def upgrade() -> None:
 
     op.create_index("ix_interactions_contact_latest", "interactions", ["team_id", "client_id", "occurred_on", "id"],
                     sqlite_where=NOT_A_NOTE, postgresql_where=NOT_A_NOTE)
-    op.create_index("ix_interactions_planned", "interactions",
-                    ["team_id", "client_id", "occurred_on", "next_contact_on"],
+    op.create_index("ix_interactions_planned", "interactions", ["team_id", "client_id", "logged_at", "id"],
                     sqlite_where=PLANNED, postgresql_where=PLANNED)
 
     op.create_table(
