@@ -43,7 +43,8 @@ def seed_clients(database: Database, clients: int) -> None:
 
 def add_interactions(database: Database, first: int, last: int, clients: int) -> None:
     """Interactions number `first`..`last`-1, one per client a round, each round a week further back (so more
-    history does not change who is due: the latest contacts are the first round's); every fifth is a note."""
+    history does not change who is due: the latest contacts are the first round's); every fifth is a note,
+    every tenth plans a next contact."""
     params = {"first": first, "last": last, "clients": clients, "team": TEAM, "now": NOW}
     columns = ("team_id, client_id, kind, summary, occurred_on, next_contact_on, logged_by, logged_at, surface")
     with database.engine.begin() as connection:
@@ -53,15 +54,19 @@ def add_interactions(database: Database, first: int, last: int, clients: int) ->
             connection.execute(text(
                 f"INSERT INTO interactions ({columns}) SELECT :team, :low + i % :clients, "
                 "CASE WHEN i % 5 = 0 THEN 'note' ELSE 'call' END, 'Benchmark interaction', "
-                "DATE '2026-11-30' - (i % :clients) % 40 - (i / :clients) * 7, NULL, 'U0BENCH', :now, 'benchmark' "
+                "DATE '2026-11-30' - (i % :clients) % 40 - (i / :clients) * 7, "
+                "CASE WHEN i % 10 = 3 THEN DATE '2026-12-07' - (i / :clients) * 7 END, 'U0BENCH', "
+                ":now - (i / :clients) * INTERVAL '7 days', 'benchmark' "
                 "FROM generate_series(:first, :last - 1) AS i"), params)
         else:
             connection.execute(text(
                 f"WITH RECURSIVE n(i) AS (SELECT :first UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :last) "
                 f"INSERT INTO interactions ({columns}) SELECT :team, :low + i % :clients, "
                 "CASE WHEN i % 5 = 0 THEN 'note' ELSE 'call' END, 'Benchmark interaction', "
-                "date('2026-11-30', '-' || ((i % :clients) % 40 + (i / :clients) * 7) || ' days'), NULL, 'U0BENCH', "
-                ":now, 'benchmark' FROM n"),
+                "date('2026-11-30', '-' || ((i % :clients) % 40 + (i / :clients) * 7) || ' days'), "
+                "CASE WHEN i % 10 = 3 THEN date('2026-12-07', '-' || ((i / :clients) * 7) || ' days') END, "
+                "'U0BENCH', strftime('%Y-%m-%d %H:%M:%f+00:00', '2026-12-01 10:00:00', '-' || ((i / :clients) * 7) "
+                "|| ' days'), 'benchmark' FROM n"),
                 params)
         connection.execute(text("ANALYZE"))  # both databases: fresh statistics for the planner
 
