@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from bot.afterwards import AFTERWARDS, STARTED_BY_TRANSPORT, Afterwards, BackgroundRunner, Runner
 from bot.blocks import Message
-from bot.blocks.forms import result_view
+from bot.blocks.forms import input_ids, result_view
 from bot.blocks.layout import section
 from bot.config import Settings
 from bot.db import Database
@@ -89,10 +89,9 @@ class ImmediateDelivery:
     """Delivers what a command queued right after it, on one background thread of this process."""
 
     def __init__(self, settings: Settings, database: Database) -> None:
-        from bot.delivery import DeliveryWorker
+        from bot.runtime import Runtime
 
-        self._worker = DeliveryWorker(database, web_client(settings, for_delivery=True),
-                                      managers_channel=settings.managers_channel)
+        self._worker = Runtime.create(settings, database).worker
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapport-deliver")
 
     def submit(self) -> None:
@@ -132,9 +131,7 @@ def error_answer(body: dict, text: str, afterwards: Afterwards | None) -> BoltRe
     message = Message(text=text, blocks=[section(text)])
     kind = body.get("type") if isinstance(body, dict) else None
     if kind == "view_submission":
-        view = body.get("view")
-        inputs = [b.get("block_id") for b in (view.get("blocks") or [] if isinstance(view, dict) else [])
-                  if isinstance(b, dict) and b.get("type") == "input"]
+        inputs = input_ids(body.get("view"))
         if inputs:  # the form stays open with what the user typed, the error under its first field
             return _json({"response_action": "errors", "errors": {inputs[0]: text[:2000]}})
         return _json({"response_action": "update", "view": result_view("Rapport", message)})

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.afterwards import AFTERWARDS, Afterwards, Task
 from bot.blocks import Message, replies
 from bot.blocks import text as t
-from bot.blocks.forms import result_view
+from bot.blocks.forms import input_ids, result_view
 from bot.commands import Context
 from bot.config import Settings
 from bot.db import Database
@@ -263,9 +263,7 @@ def _required_string(container: dict[str, Any], key: str) -> str:
 
 def input_block(view: Any, field: str | None) -> str:
     """The input an error belongs to, else the first input (Slack shows errors under an input)."""
-    blocks = view.get("blocks") if isinstance(view, dict) else None
-    inputs = [block.get("block_id") for block in blocks or [] if isinstance(block, dict)
-              and block.get("type") == "input" and isinstance(block.get("block_id"), str)]
+    inputs = input_ids(view)
     if field in inputs:
         return field
     return inputs[0] if inputs else (field or "value")

@@ -94,6 +94,13 @@ def modal(name: str, *, title: str, submit: str, blocks: list, metadata: dict[st
     ).to_dict()
 
 
+def input_ids(view: Any) -> list[str]:
+    """The block_ids of a submitted view's inputs (Slack shows a form's errors under an input)."""
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    return [block["block_id"] for block in blocks or [] if isinstance(block, dict)
+            and block.get("type") == "input" and isinstance(block.get("block_id"), str)]
+
+
 def result_view(title: str, message: Message) -> dict[str, Any]:
     """What a submitted modal turns into: the same reply the command would have given."""
     blocks = message.blocks[:100] or [section(t.escape(message.text))]

@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from bot.db.batches import batches
 from bot.db.insert import insert_ignoring_duplicates
 from bot.db.models import AlertKind, Client, Interaction, InteractionKind, StaleAlert
 from bot.services import outbox
 
 NEVER = "never"
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,9 @@ def stale_clients(session: Session, team_id: str, default_zone, now: dt.datetime
 
 
 def _load(session: Session, model, ids: Iterable[int]) -> dict:
-    ids = sorted(ids)
     loaded = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        loaded.update((row.id, row) for row in session.scalars(select(model).where(model.id.in_(chunk))))
+    for batch in batches(ids):
+        loaded.update((row.id, row) for row in session.scalars(select(model).where(model.id.in_(batch))))
     return loaded
 
 
@@ -142,11 +140,10 @@ class SentAlerts:
 def alerts_sent(session: Session, team_id: str, stale: Iterable[StaleClient]) -> SentAlerts:
     stale = {s.client.id: s for s in stale}
     said: dict[int, list[tuple[str, str, dt.date]]] = {}  # client id -> (kind, spell, latest day)
-    ids = sorted(stale)
-    for start in range(0, len(ids), _CHUNK):
+    for batch in batches(stale):
         rows = session.execute(
             select(StaleAlert.client_id, StaleAlert.kind, StaleAlert.episode, func.max(StaleAlert.local_date))
-            .where(StaleAlert.team_id == team_id, StaleAlert.client_id.in_(ids[start:start + _CHUNK]))
+            .where(StaleAlert.team_id == team_id, StaleAlert.client_id.in_(batch))
             .group_by(StaleAlert.client_id, StaleAlert.kind, StaleAlert.episode))
         for client_id, kind, episode, last_on in rows:
             said.setdefault(client_id, []).append((kind, episode, last_on))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.db.batches import batches
 from bot.db.models import SlackUser
 
 REFRESH_AFTER = dt.timedelta(days=1)
@@ -39,12 +40,10 @@ def remember_zone(session: Session, team_id: str, user_id: str, tz: str | None, 
 
 def zones(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, ZoneInfo]:
     """The zones Slack gave for these users (those it gave none for are left out)."""
-    wanted = sorted(set(user_ids))
     found: dict[str, ZoneInfo] = {}
-    for start in range(0, len(wanted), 500):
+    for batch in batches(user_ids):
         rows = session.execute(select(SlackUser.user_id, SlackUser.tz).where(
-            SlackUser.team_id == team_id, SlackUser.user_id.in_(wanted[start:start + 500]),
-            SlackUser.tz.is_not(None)))
+            SlackUser.team_id == team_id, SlackUser.user_id.in_(batch), SlackUser.tz.is_not(None)))
         for user_id, tz in rows:
             zone = usable_zone(tz)  # None: a zone this machine's tz database lacks
             if zone is not None:
@@ -56,8 +55,7 @@ def due_for_refresh(session: Session, team_id: str, user_ids: Iterable[str], now
     """Those never asked about, or not in the last REFRESH_AFTER."""
     wanted = sorted(set(user_ids))
     fresh: set[str] = set()
-    for start in range(0, len(wanted), 500):
+    for batch in batches(wanted):
         fresh.update(session.scalars(select(SlackUser.user_id).where(
-            SlackUser.team_id == team_id, SlackUser.user_id.in_(wanted[start:start + 500]),
-            SlackUser.fetched_at > now - REFRESH_AFTER)))
+            SlackUser.team_id == team_id, SlackUser.user_id.in_(batch), SlackUser.fetched_at > now - REFRESH_AFTER)))
     return [user for user in wanted if user not in fresh]

@@ -10,7 +10,7 @@ from slack_bolt import App
 from bot.blocks import Message
 from bot.blocks.changes import announcement, draft_modal
 from bot.blocks.ids import ActionId
-from bot.blocks.nudges import snoozed
+from bot.blocks.nudges import SNOOZE_CHOICES, snoozed
 from bot.commands import REGISTRY, FormRequest
 from bot.commands.changes import change_to_tell, mark_change_told, parse_change_id
 from bot.commands.snooze import parse_snooze_duration, snooze_client
@@ -75,7 +75,7 @@ def snooze_from_nudge(call: Call) -> Message:
     option = _action(call).get("selected_option")
     value = option.get("value") if isinstance(option, dict) else None
     client_text, _, duration = value.partition(":") if isinstance(value, str) else ("", "", "")
-    if duration not in ("3d", "1w", "2w"):
+    if duration not in dict(SNOOZE_CHOICES):
         raise payloads.InvalidPayload("a snooze the menu does not offer")
     client = client_service.get_client(call.session, call.ctx.actor.team_id, _client_id(client_text))
     until, changed = snooze_client(call.ctx, client, parse_snooze_duration(duration))
