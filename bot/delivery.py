@@ -72,6 +72,7 @@ class DeliveryReport:
     retrying: int = 0
     reconciled: int = 0
     claimed_elsewhere: int = 0  # rows another live deliverer is posting: left alone
+    expired: int = 0  # rows that could not be posted before they expired: withdrawn
     skipped: bool = False  # another process holds the delivery lock
     lock_lost: bool = False  # the run stopped: this process no longer held the delivery lock
 
@@ -80,6 +81,7 @@ class DeliveryReport:
             return "another process is delivering; nothing done here"
         return (f"{self.sent} delivered, {self.retrying} waiting to retry, {self.failed} failed"
                 + (f", {self.reconciled} confirmed after a restart" if self.reconciled else "")
+                + (f", {self.expired} expired unposted" if self.expired else "")
                 + (f", {self.claimed_elsewhere} being posted by another deliverer" if self.claimed_elsewhere else "")
                 + ("; stopped: the delivery lock was lost, another process delivers" if self.lock_lost else ""))
 
@@ -159,15 +161,21 @@ class DeliveryWorker:
         self._running = threading.Lock()  # one run at a time per worker: its claims from earlier runs are dead
         self._ready_at: dict[str, float] = {}  # channel -> when (clock) it may get its next post
         self._joined: set[str] = set()
+        self._as_of: dt.datetime | None = None  # the moment expiries are judged against (None: now)
 
     # -- the run -------------------------------------------------------------------------------
-    def deliver(self, *, max_seconds: float = 50.0, drain: bool = False) -> DeliveryReport:
+    def deliver(self, *, max_seconds: float = 50.0, drain: bool = False,
+                as_of: dt.datetime | None = None) -> DeliveryReport:
         """Deliver what is due, for at most `max_seconds` (what is left waits for the next run).
 
         With `drain` (a run by hand, after Slack was down), what becomes due within the time (a short
         Retry-After, the end of a backoff) is waited for and delivered, and unconfirmed posts are checked
-        again when their backoff ends, instead of leaving them all to a next run."""
+        again when their backoff ends, instead of leaving them all to a next run.
+
+        A row whose `expires_at` has passed (as of `as_of`: a job run by hand for a moment, else now) is
+        withdrawn instead of posted."""
         report = DeliveryReport()
+        self._as_of = as_of
         if not self._running.acquire(blocking=False):
             report.skipped = True
             return report
@@ -285,17 +293,26 @@ class DeliveryWorker:
     # -- one message -----------------------------------------------------------------------------
     def _deliver_one(self, lock: HeldLock, due: _Due, report: DeliveryReport) -> None:
         now = utcnow()
+        current = self._as_of or now
         with self.database.transaction() as session:
             claimed = session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == due.id, OutboxMessage.status == OutboxStatus.PENDING)
+                .where(OutboxMessage.id == due.id, OutboxMessage.status == OutboxStatus.PENDING,
+                       or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > current))
                 .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=self.identity,
                         lease_until=now + self.lease,
                         attempts=OutboxMessage.attempts + 1)
             ).rowcount
             row = session.get(OutboxMessage, due.id) if claimed else None
+            if not claimed:
+                report.expired += session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == due.id, OutboxMessage.status == OutboxStatus.PENDING,
+                           OutboxMessage.expires_at <= current)
+                    .values(status=OutboxStatus.CANCELLED, error="expired: not posted in time, no longer useful")
+                ).rowcount
         if row is None:
-            return  # another deliverer took it
+            return  # another deliverer took it, or it expired
         # Committed as "sending" before the call: a crash from here on is reconciled, never re-posted blindly.
         self._ready_at[due.channel_id] = self.clock() + self.per_channel_interval
         if not self._may_post(lock, row.id):

@@ -12,6 +12,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from jobs.common import JobResult
 from jobs.delay_followups import delay_followups
 from jobs.deliver import deliver
+from jobs.meeting_followups import meeting_followups
+from jobs.meeting_reminders import meeting_reminders
 from jobs.stale_nudges import stale_nudges
 from jobs.weekly_digest import weekly_digest
 
@@ -32,6 +34,10 @@ JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
             "nudge the owner about schedule changes not told to the client; escalate after a business day"),
     JobSpec("stale-nudges", stale_nudges, lambda: IntervalTrigger(minutes=5),
             "nudge the owner of a client not heard from within its cadence; escalate at twice the cadence"),
+    JobSpec("meeting-reminders", meeting_reminders, lambda: IntervalTrigger(minutes=1),
+            "before each meeting (at its lead times): a reminder with the prep brief, mentioning the owner"),
+    JobSpec("meeting-followups", meeting_followups, lambda: IntervalTrigger(minutes=5),
+            "after a meeting day with no meeting notes logged: one prompt to the owner"),
     JobSpec("weekly-digest", weekly_digest, lambda: IntervalTrigger(minutes=5),
             "Mondays from 09:00: every client's health to the managers channel"),
 )}

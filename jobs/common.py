@@ -32,6 +32,7 @@ class Outgoing:
     channel_id: str
     message: Message
     source: str
+    expires_at: dt.datetime | None = None  # not posted after this (a reminder of a meeting that started)
     # What else the message means once queued (a nudge remembered), written in the same transaction.
     record: Callable[[Session], object] | None = field(default=None, compare=False)
 
@@ -111,7 +112,8 @@ def _queue(session: Session, job: str, planned: list[Outgoing]) -> int:
     for outgoing in list(planned):
         try:
             queued += enqueue(session, team_id=outgoing.team_id, dedupe_key=outgoing.dedupe_key,
-                              channel_id=outgoing.channel_id, message=outgoing.message, source=outgoing.source)
+                              channel_id=outgoing.channel_id, message=outgoing.message, source=outgoing.source,
+                              expires_at=outgoing.expires_at)
         except SharedChannelRefused as refused:  # one misconfigured client must not stop the rest
             logger.warning("%s: not queued: %s", job, refused)
             planned.remove(outgoing)

@@ -22,7 +22,8 @@ def deliver(runtime: Runtime, now: dt.datetime | None = None, dry_run: bool = Fa
                                    .order_by(OutboxMessage.id))
             result.planned = [Outgoing(r.team_id, r.dedupe_key, r.channel_id, _message(r), r.source) for r in rows]
         return result
-    result.lines.append(str(runtime.worker.deliver(max_seconds=max_seconds, drain=drain)))
+    # Run for a moment (`--now`), expiries are judged as of that moment.
+    result.lines.append(str(runtime.worker.deliver(max_seconds=max_seconds, drain=drain, as_of=now)))
     return result
 
 

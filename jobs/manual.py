@@ -38,5 +38,5 @@ def run_by_hand(spec: JobSpec, runtime: Runtime, *, now: dt.datetime | None, dry
         parts += [f"→ {render.mrkdwn(f'<#{outgoing.channel_id}>')} [{outgoing.dedupe_key}]\n"
                   + render.message(outgoing.message.text, outgoing.message.blocks) for outgoing in result.planned]
     elif not spec.delivers:
-        parts.append(deliver(runtime, max_seconds=max_delivery_seconds, drain=True).summary())
+        parts.append(deliver(runtime, now=now, max_seconds=max_delivery_seconds, drain=True).summary())
     return "\n\n".join(parts)

@@ -30,7 +30,7 @@ from tests.conftest import TEST_DATABASE_ENV
 
 HEAD = migrations.head()
 TABLES = {"clients", "interactions", "audit_events", "outbox", "processed_requests", "schedule_changes",
-          "slack_users", "stale_alerts"}
+          "slack_users", "stale_alerts", "meetings", "meeting_exceptions"}
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(TEST_DATABASE_ENV) else [])
 REPO = Path(__file__).resolve().parents[1]
 

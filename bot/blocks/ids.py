@@ -14,6 +14,8 @@ class ActionId(StrEnum):
     DRAFT = "change_draft"
     LOG_CONTACT = "client_log_contact"  # on a stale-contact nudge: the log form, for that client
     SNOOZE = "client_snooze"  # on a stale-contact nudge: no more nudges for a while
+    ADD_TO_CALENDAR = "meeting_calendar"  # on a meeting: its .ics file, sent to whoever pressed it
+    LOG_NOTES = "meeting_log_notes"  # after a meeting: the log form, filled with the meeting
 
 
 class CallbackId(StrEnum):

@@ -14,6 +14,7 @@ FEATURES = tuple(import_module(f"bot.commands.{name}") for name in (
     "clients",
     "log",
     "changes",
+    "meetings",
     "status",
     "history",
     "snooze",

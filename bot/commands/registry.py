@@ -81,7 +81,7 @@ class OpenModal:
 
 
 # In the product's grammar, not in this version yet: answered with a clear "not yet", not "unknown".
-PLANNED = ("meeting", "promise", "promises", "done", "voice", "contact", "contacts", "lesson", "lessons",
+PLANNED = ("promise", "promises", "done", "voice", "contact", "contacts", "lesson", "lessons",
            "export", "edit")
 
 

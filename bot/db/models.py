@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, func, text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, Time, TypeDecorator, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -165,6 +165,8 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
+    # Pointless after this moment (a reminder of a meeting that has started): never posted later.
+    expires_at: Mapped[dt.datetime | None]
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -251,3 +253,56 @@ class AlertKind(StrEnum):
     NUDGE = "nudge"  # to the owner, in the internal channel
     ESCALATION = "escalation"  # to the managers, at twice the cadence
     NO_OWNER = "no-owner"  # to the managers: nobody to nudge
+
+
+class Meeting(Base):
+    """A client meeting, once or recurring: its first start as local wall time in its zone, and its RFC 5545
+    recurrence rule (`FREQ=WEEKLY;INTERVAL=2;BYDAY=TU`), which is also what calendars get."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_team_active", "team_id", "cancelled_at", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    every: Mapped[str] = mapped_column(String(8))  # a Frequency
+    rule: Mapped[str | None] = mapped_column(String(200))  # RRULE value; None: once
+    starts_on: Mapped[dt.date] = mapped_column(Date)  # the first occurrence's date, in `timezone`
+    at: Mapped[dt.time] = mapped_column(Time)  # wall time in `timezone`
+    timezone: Mapped[str] = mapped_column(String(64))
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    reminder_minutes: Mapped[list[Any]] = mapped_column(JSON)  # lead times before each occurrence
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # None: the client's internal channel
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))
+    cancelled_at: Mapped[dt.datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(32))
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class Frequency(StrEnum):
+    ONCE = "once"
+    WEEK = "week"
+    TWO_WEEKS = "2weeks"
+    MONTH = "month"
+
+
+class MeetingException(Base):
+    """One occurrence skipped or moved, named by the date it was due on (its RECURRENCE-ID)."""
+
+    __tablename__ = "meeting_exceptions"
+    __table_args__ = (Index("uq_meeting_exceptions_occurrence", "meeting_id", "occurrence_on", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    occurrence_on: Mapped[dt.date] = mapped_column(Date)  # the date it was due on, in the meeting's zone
+    kind: Mapped[str] = mapped_column(String(8))  # "skip" or "move"
+    moved_to: Mapped[dt.datetime | None]  # a moved occurrence's new start
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

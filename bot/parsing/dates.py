@@ -22,7 +22,8 @@ WEEKDAYS = {
 }
 RELATIVE_DAYS = {"today": 0, "tomorrow": 1, "yesterday": -1}
 _OFFSET = re.compile(r"^([+-])([0-9]{1,3})([dw])$")
-_DURATION = re.compile(r"^([0-9]{1,4})\s*([hdw])$")
+_DURATION = re.compile(r"^([0-9]{1,4})\s*([mhdw])$")
+_CLOCK = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,24 @@ def parse_date(text: str, *, option: str = "date") -> DateSpec:
 
 
 def parse_duration(text: str, *, option: str = "duration", units: str = "hdw") -> dt.timedelta:
-    """`36h`, `3d`, `2w` (only the units allowed for this option)."""
+    """`30m`, `36h`, `3d`, `2w` (only the units allowed for this option)."""
     match = _DURATION.match(text.strip().lower())
     if not match or match.group(2) not in units or int(match.group(1)) == 0:
-        forms = ", ".join(f"{n}{u}" for n, u in (("36", "h"), ("14", "d"), ("2", "w")) if u in units)
+        forms = ", ".join(f"{n}{u}" for n, u in (("30", "m"), ("36", "h"), ("14", "d"), ("2", "w")) if u in units)
         raise UserError(f"`{text}` is not a {option} I know. Use a number and a unit, like {forms}.",
                         field=option)
     number, unit = int(match.group(1)), match.group(2)
-    return {"h": dt.timedelta(hours=number), "d": dt.timedelta(days=number),
+    return {"m": dt.timedelta(minutes=number), "h": dt.timedelta(hours=number), "d": dt.timedelta(days=number),
             "w": dt.timedelta(weeks=number)}[unit]
+
+
+def parse_clock_time(text: str, *, option: str = "at") -> dt.time:
+    """A time of day on a 24-hour clock: `10:00`, `9:30`."""
+    match = _CLOCK.match(text.strip())
+    if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
+        return dt.time(int(match.group(1)), int(match.group(2)))
+    raise UserError(f"`{text}` is not a time of day for `{option}:`. Use 24-hour HH:MM, like `{option}:09:30` or "
+                    f"`{option}:14:00`.", field=option)
 
 
 def parse_cadence(text: str) -> int:

@@ -18,7 +18,8 @@ def field_value(values: dict[str, Any], block_id: str, *, limit: int = MAX_FIELD
     block = values.get(block_id)
     states = [state for state in block.values() if isinstance(state, dict)] if isinstance(block, dict) else []
     state = states[0] if len(states) == 1 else {}
-    for key in ("value", "selected_user", "selected_conversation", "selected_channel", "selected_date"):
+    for key in ("value", "selected_user", "selected_conversation", "selected_channel", "selected_date",
+                "selected_time"):
         if isinstance(state.get(key), str):
             return _cleaned(state[key], block_id, limit)
     option = state.get("selected_option")

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, AlertKind, Client, Interaction
+from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, AlertKind, Client, Interaction, InteractionKind
 from bot.errors import UserError
-from bot.services import Actor, audit, nudges
+from bot.services import Actor, audit, meetings, nudges
 
 AUDITED_FIELDS = ("kind", "summary", "occurred_on", "contact_name", "next_contact_on", "permalink")
 MAX_SUMMARY = 20_000
@@ -64,7 +64,16 @@ def log_interaction(
                  after=audit.snapshot(interaction, AUDITED_FIELDS))
     if kind in CONTACT_KINDS:  # what was queued about the silence no longer applies
         nudges.withdraw(session, client, list(AlertKind))
+    if kind == InteractionKind.MEETING:  # nor the prompts to write a meeting's notes down
+        meetings.withdraw_notes_prompts(session, client)
     return interaction
+
+
+def logged_since(session: Session, client: Client, kind: str, day: dt.date) -> bool:
+    """Whether an interaction of `kind` that happened on `day` or later is logged for the client."""
+    return session.scalar(select(Interaction.id).where(
+        Interaction.team_id == client.team_id, Interaction.client_id == client.id, Interaction.kind == kind,
+        Interaction.occurred_on >= day).limit(1)) is not None
 
 
 def latest_interactions(session: Session, client: Client, limit: int = 5) -> list[Interaction]:

@@ -23,8 +23,10 @@ CLIENT_MESSAGE = "client-message"  # the one source that posts to a client's sha
 
 
 def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str, message: Message,
-            source: str, not_before: dt.datetime | None = None) -> bool:
+            source: str, not_before: dt.datetime | None = None, expires_at: dt.datetime | None = None) -> bool:
     """Queue a message unless one with this dedupe key was queued before. True if queued now.
+
+    A message with `expires_at` is withdrawn, never posted, if it could not be posted before then.
 
     Only a client-message (the owner's explicit "send to client") may go to a client's shared channel,
     and it may go nowhere else."""
@@ -41,7 +43,7 @@ def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str,
     queued = insert_ignoring_duplicates(session, OutboxMessage.__table__, {
         "team_id": team_id, "dedupe_key": dedupe_key, "channel_id": channel_id, "text": kwargs["text"],
         "blocks": kwargs["blocks"] or None, "source": source, "status": OutboxStatus.PENDING, "attempts": 0,
-        "next_attempt_at": not_before or now, "created_at": now,
+        "next_attempt_at": not_before or now, "created_at": now, "expires_at": expires_at,
     }, ["team_id", "dedupe_key"])
     if queued:
         session.info[QUEUED] = True
@@ -55,6 +57,19 @@ def cancel_pending(session: Session, team_id: str, dedupe_keys: list[str]) -> in
         update(OutboxMessage).where(OutboxMessage.team_id == team_id,
                                     OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
                                     OutboxMessage.dedupe_key.in_(dedupe_keys))
+        .values(status=OutboxStatus.CANCELLED, error="withdrawn: no longer applies", claimed_by=None, lease_until=None)
+    ).rowcount
+
+
+def cancel_pending_prefixed(session: Session, team_id: str, prefix: str, *, suffix: str = "") -> int:
+    """`cancel_pending` for every key that starts with `prefix` (and ends with `suffix`): all of a record's
+    messages. The prefix is made of ids and dates, never of user text, so it holds no LIKE wildcard."""
+    if any(char in prefix + suffix for char in "%_\\"):
+        raise ValueError(f"a key prefix with a LIKE wildcard: {prefix!r}")
+    return session.execute(
+        update(OutboxMessage).where(OutboxMessage.team_id == team_id,
+                                    OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+                                    OutboxMessage.dedupe_key.like(f"{prefix}%{suffix}"))
         .values(status=OutboxStatus.CANCELLED, error="withdrawn: no longer applies", claimed_by=None, lease_until=None)
     ).rowcount
 
