@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 # Form-encoded calls carry these as JSON strings.
-_JSON_ARGS = ("blocks", "attachments", "view", "metadata")
+_JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,9 @@ class LocalSlack:
         self.default_tz = default_tz
         self.calls: list[ApiCall] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Files shared through files_upload_v2: {"id", "channel", "title", "filename", "content" (bytes), ...}.
+        self.files: list[dict[str, Any]] = []
+        self._uploads: dict[str, dict[str, Any]] = {}  # file id -> what getUploadURLExternal promised, and the bytes
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._holds: list[Hold] = []
         self._lock = threading.Condition()
@@ -173,6 +176,11 @@ class LocalSlack:
                 return list(self.messages.get(channel, []))
             return [message for messages in self.messages.values() for message in messages]
 
+    def shared_files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files completed with files.completeUploadExternal, oldest first (in one channel, or in all)."""
+        with self._lock:
+            return [f for f in self.files if channel is None or f["channel"] == channel]
+
     def _next_fault(self, method: str) -> Fault | None:
         with self._lock:
             queue = self._faults.get(method)
@@ -183,6 +191,16 @@ class LocalSlack:
         with self._lock:
             self.calls.append(ApiCall(method, args, token))
             self._lock.notify_all()
+
+    def _receive_upload(self, file_id: str, content: bytes) -> tuple[int, str]:
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                return 404, "unknown upload"
+            if len(content) != upload["length"]:
+                return 400, "length mismatch"
+            upload["content"] = content
+        return 200, "OK - " + str(len(content))
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -219,6 +237,33 @@ class LocalSlack:
             oldest = float(args.get("oldest") or 0)
             return {"ok": True, "has_more": False,
                     "messages": [m for m in history if float(m["ts"]) >= oldest][: int(args.get("limit") or 100)]}
+        if method == "conversations.open":
+            users = str(args.get("users") or "")
+            if not users or "," in users:
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")[:30]}}
+        if method == "files.getUploadURLExternal":
+            if not args.get("filename") or not str(args.get("length") or "").isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._ids):08d}"
+            with self._lock:
+                self._uploads[file_id] = {"filename": args["filename"], "length": int(args["length"]), "content": None}
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            completed = []
+            with self._lock:
+                for item in files or []:
+                    upload = self._uploads.get(item.get("id"))
+                    if upload is None or upload["content"] is None:
+                        return {"ok": False, "error": "file_not_found"}
+                    completed.append({**upload, "id": item["id"], "title": item.get("title"),
+                                      "channel": args.get("channel_id"),
+                                      "initial_comment": args.get("initial_comment")})
+                self.files.extend(completed)
+            return {"ok": True, "files": [{"id": f["id"], "name": f["filename"], "title": f["title"]}
+                                          for f in completed]}
         if method == "users.info":
             user_id = str(args.get("user") or "")
             tz = self.user_zones.get(user_id, self.default_tz)
@@ -244,6 +289,9 @@ def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, body: bytes) -> None:
             url = urlsplit(self.path)
+            if url.path.startswith("/upload/"):  # files_upload_v2's second step: the bytes, as they are
+                return self._send(*slack._receive_upload(url.path.removeprefix("/upload/"), body),
+                                  content_type="text/plain")
             args = _parse_args(body, self.headers.get("Content-Type", ""), url.query)
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or args.pop("token", None)
             if url.path.startswith("/respond/"):

@@ -18,6 +18,8 @@ BOT_SCOPES = [
     "channels:history",  # after a crash, confirm whether a post arrived before posting again
     "groups:history",  # the same, in private internal channels (the bot is invited there)
     "users:read",  # an owner's time zone: nudges and follow-ups come in their business hours
+    "im:write",  # "Add to calendar": a direct message to whoever pressed it...
+    "files:write",  # ...carrying the meeting's .ics file
 ]
 MESSAGE_SHORTCUT = CallbackId.MESSAGE_SHORTCUT  # its callback_id
 # What users see in a message's ⋯ menu. Slack's manifest schema allows at most 24 characters.

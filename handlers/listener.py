@@ -49,6 +49,7 @@ class Call:
     settings: Settings
     client: WebClient
     afterwards: Afterwards
+    respond: Respond | None = None  # where to answer later (None: the request came with no response_url)
 
     def later(self, task: Task) -> None:
         """Run `task` once the answer to Slack is on its way."""
@@ -237,7 +238,8 @@ def listener(surface: RequestKind, *, audit_as: str | None = None,
                         surface.repeated(ack, body)
                         return
                     ctx = Context(session, who, settings, now=dt.datetime.now(dt.UTC))
-                    call = Call(session, ctx, body, database, settings, client, afterwards)
+                    call = Call(session, ctx, body, database, settings, client, afterwards,
+                                respond if respond.response_url else None)
                     answer = work(call)
             except UserError as error:
                 surface.refuse(ack, respond, afterwards, error, body)

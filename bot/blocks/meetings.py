@@ -85,8 +85,9 @@ def meeting_added(meeting: Meeting, client: Client, upcoming: list[Occurrence], 
     lines = [f":calendar: Meeting `#{meeting.id}` {_title(meeting)} with {_client(client)}: {rule_text(meeting)}, "
              f"{duration_text(meeting.duration_minutes)}.",
              "Next: " + (", ".join(when(o) for o in upcoming) or "none"),
-             f"{reminders_text(meeting).capitalize()}, in {t.channel(channel_id)}, with a prep brief; "
-             f"the owner {t.user(client.owner_user_id)} is mentioned."]
+             (f"{reminders_text(meeting).capitalize()}, in {t.channel(channel_id)}, with a prep brief; the owner "
+              f"{t.user(client.owner_user_id)} is mentioned." if meeting.reminder_minutes else
+              "No reminders (`remind:none`).")]
     hints = [*notes]
     if channel_id is None:
         hints.append(t.escape(f"No channel for the reminders: give the meeting `channel:#...`, or the client one with "
@@ -115,7 +116,8 @@ def meeting_list(rows: list[tuple[Meeting, Client, Occurrence | None]], *, scope
     return Message(text=f"{title} ({len(rows)})", blocks=[
         header(f"{title} ({len(rows)})"),
         *packed_sections(meeting_line(m, c, o) for m, c, o in rows),
-        context("Times show in your own time zone. `/cmo meeting cancel #<id>` · `/cmo meeting skip #<id> <date>`"),
+        context(t.escape("Times show in your own time zone. `/cmo meeting cancel #<id>` · "
+                         "`/cmo meeting skip #<id> <date>`")),
     ])
 
 

@@ -90,16 +90,17 @@ def log_interaction(command: LogInteraction, ctx: Context) -> Message:
 
 
 def log_modal(metadata: dict[str, Any], *, today: dt.date, summary: str | None = None,
-              selected: Client | None = None) -> dict[str, Any]:
+              selected: Client | None = None, kind: str | None = None, on: dt.date | None = None) -> dict[str, Any]:
     kinds = [Option(value=kind, text=kind) for kind in INTERACTION_KINDS]
     blocks = [
         client_field(selected),
         field("kind", "Kind", StaticSelectElement(action_id=ActionId.VALUE, placeholder="call, meeting, …",
-                                                  options=kinds)),
+                                                  options=kinds,
+                                                  initial_option=next((o for o in kinds if o.value == kind), None))),
         text_field("summary", "Summary", optional=False, multiline=True, max_length=SUMMARY_INPUT_LIMIT,
                    initial=t.clip(summary, SUMMARY_INPUT_LIMIT) if summary else None,
                    placeholder="What was said or agreed"),
-        date_field("on", "When", initial=today, optional=False),
+        date_field("on", "When", initial=min(on, today) if on else today, optional=False),
         text_field("with", "With (client contact)", placeholder="Dr. Jane Roe", max_length=200),
         date_field("next", "Next contact planned"),
     ]
@@ -116,7 +117,8 @@ def open_log_form(ctx: Context, request: FormRequest) -> dict[str, Any]:
         selected = client_service.client_of_channel(ctx.session, ctx.actor.team_id, request.channel_id)
     else:
         selected = None
-    return log_modal(request.metadata, today=ctx.today_for(selected), summary=request.summary, selected=selected)
+    return log_modal(request.metadata, today=ctx.today_for(selected), summary=request.summary, selected=selected,
+                     kind=request.kind, on=request.on)
 
 
 def read_log(values: FormValues) -> LogInteraction:

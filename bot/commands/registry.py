@@ -6,6 +6,7 @@ console read the registry; nothing else lists subcommands.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,8 @@ class FormRequest:
     channel_id: str | None = None  # where it was opened from
     summary: str | None = None  # text to start from (the message being logged)
     client_id: int | None = None  # the client it is about (a button on a message about that client)
+    kind: str | None = None  # the kind of interaction to start from ("meeting", after a meeting)
+    on: dt.date | None = None  # the date to start from
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ def mrkdwn(text: str) -> str:
         if target.startswith("@") or target.startswith("#"):
             name = label or local_name(target[1:]) or target[1:]
             return target[0] + name
+        if target.startswith("!date^"):  # a time Slack shows in the reader's zone: its fallback here
+            return label or target
         if target.startswith("!"):
             return "@" + (label or target[1:])
         return f"{label} ({target})" if label else target

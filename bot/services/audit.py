@@ -17,7 +17,7 @@ def snapshot(record: Base, fields: tuple[str, ...]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in fields:
         value = getattr(record, name)
-        values[name] = value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+        values[name] = value.isoformat() if isinstance(value, dt.date | dt.datetime | dt.time) else value
     return values
 
 
