@@ -6,9 +6,13 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from bot.db.models import Frequency
 from bot.services import Actor
+from bot.services.changes import record_change
 from bot.services.clients import add_client, list_clients
 from bot.services.interactions import log_interaction
+from bot.services.meetings import add_meeting
+from bot.services.recurrence import first_nth_weekday
 
 # (name, key, owner, channel, cadence days, zone, country, [(days ago, kind, summary, contact)])
 PORTFOLIO = [
@@ -27,17 +31,38 @@ PORTFOLIO = [
     ]),
     ("Delta Vaccines", "delta", None, None, 14, None, None, []),
 ]
+# (client key, title, every, weekday (0 = Monday), time): each starting on its next such day
+MEETINGS = [
+    ("acme", "Quarterly business review", Frequency.MONTH, 1, dt.time(10, 0)),  # the first Tuesday
+    ("borealis", "Weekly supply call", Frequency.WEEK, 3, dt.time(15, 0)),
+    ("cygnus", "QA alignment", Frequency.TWO_WEEKS, 2, dt.time(11, 0)),
+]
 
 
-def seed(session: Session, actor: Actor, user_id_for, channel_id_for, today: dt.date) -> bool:
-    """Add the sample clients unless the workspace has clients already. True if it seeded."""
+def seed(session: Session, actor: Actor, user_id_for, channel_id_for, today: dt.date,
+         now: dt.datetime | None = None) -> bool:
+    """Add the sample clients, their contact, a schedule change and meetings, unless the workspace has clients
+    already. True if it seeded."""
     if list_clients(session, actor.team_id):
         return False
+    now = now or dt.datetime.now(dt.UTC)
+    clients = {}
     for name, key, owner, channel, cadence, zone, country, interactions in PORTFOLIO:
         client = add_client(session, actor, name, key=key, owner_user_id=user_id_for(owner) if owner else None,
                             internal_channel_id=channel_id_for(channel) if channel else None,
                             cadence_days=cadence, timezone=zone, country=country)
+        clients[key] = client
         for days_ago, kind, summary, contact in reversed(interactions):
             log_interaction(session, actor, client, kind=kind, summary=summary,
                             occurred_on=today - dt.timedelta(days=days_ago), today=today, contact_name=contact)
+    record_change(session, actor, clients["acme"], item="Lot 42 fill", old_date=today + dt.timedelta(days=5),
+                  new_date=today + dt.timedelta(days=9), reason="Filter integrity test failed; re-filtration needed.",
+                  today=today)
+    for key, title, every, weekday, at in MEETINGS:
+        tomorrow = today + dt.timedelta(days=1)
+        first = (first_nth_weekday(tomorrow, weekday, 1) if every is Frequency.MONTH
+                 else tomorrow + dt.timedelta(days=(weekday - tomorrow.weekday()) % 7))
+        client = clients[key]
+        add_meeting(session, actor, client, title=title, every=every, starts_on=first, at=at,
+                    timezone=client.timezone, now=now, nth=1 if every is Frequency.MONTH else None)
     return True

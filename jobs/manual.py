@@ -6,21 +6,27 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from bot.console import render
+from bot.errors import UserError
+from bot.parsing.dates import parse_date
 from bot.runtime import Runtime
 from jobs import JobSpec
 from jobs.deliver import deliver
 
-MOMENT_EXAMPLE = "2026-11-30T09:05, 2026-11-30T09:05:00+01:00, or 10:00 (today)"
+MOMENT_EXAMPLE = "2026-11-30T09:05, 2026-11-30T09:05:00+01:00, 10:00 (today), or \"fri 09:00\""
 
 
 def parse_moment(text: str, zone: ZoneInfo) -> dt.datetime:
-    """An ISO-8601 time, or a time of today (`10:00`); without a zone of its own it is in `zone`. ValueError
-    if it isn't one."""
+    """An ISO-8601 time, a time of today (`10:00`), or a date as commands take them and a time (`fri 09:00`,
+    `tomorrow 10:00`, `+3d 08:30`); without a zone of its own it is in `zone`. ValueError if it isn't one."""
     try:
+        words = text.split()
+        if len(words) == 2:
+            day = parse_date(words[0]).resolve(dt.datetime.now(zone).date())
+            return dt.datetime.combine(day, dt.time.fromisoformat(words[1]), tzinfo=zone)
         if len(text) <= 5 and ":" in text:
             return dt.datetime.combine(dt.datetime.now(zone).date(), dt.time.fromisoformat(text), tzinfo=zone)
         moment = dt.datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, UserError):
         raise ValueError(f"{text!r} is not an ISO-8601 time, like {MOMENT_EXAMPLE}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 

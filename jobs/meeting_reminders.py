@@ -33,7 +33,9 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
         return outgoing
     longest = dt.timedelta(minutes=max(max(m.reminder_minutes) for m in meetings))
     schedules = meeting_service.schedules(session, meetings)
-    ahead = meeting_service.upcoming(session, team_id, after=now, before=now + longest, per_meeting=None)
+    # `before` is exclusive: a meeting exactly one longest lead away is due now.
+    ahead = meeting_service.upcoming(session, team_id, after=now, before=now + longest + dt.timedelta(seconds=1),
+                                     per_meeting=None)
     unplaced: list[str] = []
     for item in ahead:
         meeting, client, occurrence = item.meeting, item.client, item.occurrence
@@ -48,7 +50,7 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
             continue
         scope = Scope(client=client, since=meeting_service.previous_start(schedules[meeting.id], occurrence), now=now,
                       zone=client_zone(client, settings.zone))
-        message = reminder(meeting, client, occurrence, lead, prepare(session, scope))
+        message = reminder(meeting, client, occurrence, now, prepare(session, scope))
         superseded = [meeting_service.reminder_key(meeting.id, occurrence, longer) for longer in due if longer != lead]
         outgoing.append(Outgoing(
             team_id, meeting_service.reminder_key(meeting.id, occurrence, lead), channel, message, NAME,

@@ -5,7 +5,7 @@ fallback names the meeting's zone."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
@@ -13,9 +13,12 @@ from bot.blocks import Message
 from bot.blocks import text as t
 from bot.blocks.ids import ActionId
 from bot.blocks.layout import context, header, packed_sections, section
-from bot.brief import Part
 from bot.db.models import Client, Meeting
 from bot.services.recurrence import Occurrence, WallClock, describe
+
+if TYPE_CHECKING:  # the brief's sections render with these blocks' helpers: no import at run time
+    from bot.brief import Part
+    from bot.services.meetings import Upcoming
 
 
 def _client(client: Client) -> str:
@@ -53,6 +56,17 @@ def lead_text(minutes: int) -> str:
         hours = minutes // 60
         return "1 hour" if hours == 1 else f"{hours} hours"
     return f"{minutes} minutes"
+
+
+def until_text(delta: dt.timedelta) -> str:
+    """How long until it starts, as a person says it: "45 minutes", "1 hour", "10 hours", "2 days"."""
+    minutes = max(1, round(delta.total_seconds() / 60))
+    if minutes < 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes != 60 else "1 hour"
+    hours = round(minutes / 60)
+    if hours < 36:
+        return f"{hours} hours"
+    return f"{round(hours / 24)} days"
 
 
 def reminders_text(meeting: Meeting) -> str:
@@ -150,16 +164,17 @@ def brief_blocks(parts: list[Part]) -> list[dict[str, Any]]:
     return blocks
 
 
-def reminder(meeting: Meeting, client: Client, occurrence: Occurrence, lead_minutes: int, parts: list[Part]) -> Message:
-    """Before an occurrence, in the meeting's channel: when, who, and the prep brief."""
+def reminder(meeting: Meeting, client: Client, occurrence: Occurrence, now: dt.datetime, parts: list[Part]) -> Message:
+    """Before an occurrence, in the meeting's channel: when (and how soon, as of `now`), who, the prep brief."""
     moved = " (moved)" if occurrence.moved else ""
+    soon = until_text(occurrence.starts_at - now)
     lines = [f":calendar: {t.user(client.owner_user_id)}, {_title(meeting)} with {_client(client)} starts in "
-             f"{lead_text(lead_minutes)}: *{when(occurrence)}*{moved}, {duration_text(meeting.duration_minutes)}."]
+             f"{soon}: *{when(occurrence)}*{moved}, {duration_text(meeting.duration_minutes)}."]
     note = wall_clock_note(occurrence, meeting)
     if note:
         lines.append(note)
     return Message(
-        text=f"{meeting.title} with {client.name} starts in {lead_text(lead_minutes)}: {plain_time(occurrence)}",
+        text=f"{meeting.title} with {client.name} starts in {soon}: {plain_time(occurrence)}",
         blocks=[
             section("\n".join(lines)),
             *brief_blocks(parts),
@@ -184,3 +199,28 @@ def notes_prompt(meeting: Meeting, client: Client, occurrence: Occurrence) -> Me
 def notes_summary(meeting: Meeting, day: dt.date) -> str:
     """What the log form starts from, after a meeting."""
     return f"{meeting.title} ({day:%a %Y-%m-%d}): "
+
+
+def week_meetings(items: list[Upcoming], *, limit: int = 40) -> list[dict[str, Any]]:
+    """The week's meetings, for the managers' digest: when, what, with whom, whose."""
+    if not items:
+        return [section("*This week's meetings*\n_None planned._")]
+    lines = [f"• {when(i.occurrence)} — {_title(i.meeting)} with {_client(i.client)} · owner "
+             f"{t.user(i.client.owner_user_id)}" for i in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"_…and {len(items) - limit} more: `/cmo meeting list`._")
+    return [section(f"*This week's meetings* ({len(items)})"), *packed_sections(lines, max_sections=4)]
+
+
+def occurrence_changed(meeting: Meeting, client: Client, before: Occurrence, after: Occurrence | None,
+                       by: str) -> Message:
+    """In the channel that was reminded of an occurrence: it is skipped, or moved."""
+    if after is None:
+        text = (f":fast_forward: The {_title(meeting)} with {_client(client)} of {when(before)} is skipped "
+                f"({t.user(by)}).")
+        fallback = f"{meeting.title} with {client.name} on {before.local_day:%Y-%m-%d} is skipped"
+    else:
+        text = (f":arrow_right: The {_title(meeting)} with {_client(client)} of {when(before)} moves to "
+                f"*{when(after)}* ({t.user(by)}).")
+        fallback = f"{meeting.title} with {client.name} moves to {plain_time(after)}"
+    return Message(text=fallback, blocks=[section(text)])

@@ -7,12 +7,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Message
+from bot.blocks import meetings as meeting_blocks
 from bot.blocks import text as t
 from bot.blocks.changes import open_changes_section
 from bot.blocks.health import HEALTH_ICON, health_line, reason
 from bot.blocks.layout import MAX_BLOCKS, context, divider, header, packed_sections, section  # noqa: F401
 from bot.db.models import AuditEvent, Client, Interaction, InteractionKind
 from bot.errors import USER, UserError
+from bot.services.meetings import Upcoming
 from bot.services.status import ClientStatus, HealthLevel, PortfolioRow
 
 KIND_ICON = {InteractionKind.CALL: ":telephone_receiver:", InteractionKind.MEETING: ":busts_in_silhouette:",
@@ -163,6 +165,8 @@ def status(status: ClientStatus) -> Message:
         facts.append("*Last contact* none logged yet")
     if status.next_contact_on:
         facts.append(f"*Next contact planned* {t.day(status.next_contact_on)}")
+    if status.next_meeting:
+        facts.append(f"*Next meeting* {next_meeting_text(status.next_meeting)}")
     blocks = [header(f"{client.name} ({client.key})"), section("\n".join(facts))]
     blocks += open_changes_section(status.open_changes)
     if status.recent:
@@ -173,6 +177,11 @@ def status(status: ClientStatus) -> Message:
     return Message(text=f"{client.name}: {status.health.level}, {reason(status.health)}", blocks=blocks)
 
 
+def next_meeting_text(upcoming: Upcoming) -> str:
+    return (f"{meeting_blocks.when(upcoming.occurrence)} — {t.user_text(upcoming.meeting.title, 200)} "
+            f"(`#{upcoming.meeting.id}`)")
+
+
 def portfolio(rows: list[PortfolioRow], *, title: str, empty: str) -> Message:
     if not rows:
         return Message(text=empty, blocks=[section(t.escape(empty))])
@@ -180,7 +189,9 @@ def portfolio(rows: list[PortfolioRow], *, title: str, empty: str) -> Message:
     summary = " · ".join(f"{HEALTH_ICON[level]} {n} {level}" for level, n in counts.items() if n)
     lines = [f"{HEALTH_ICON[r.health.level]} *{t.user_text(r.client.name, 200)}* (`{r.client.key}`) · "
              f"{reason(r.health)} · owner {t.user(r.client.owner_user_id)}"
-             + (f" · snoozed until {t.day(r.client.snoozed_until)}" if r.snoozed else "") for r in rows]
+             + (f" · snoozed until {t.day(r.client.snoozed_until)}" if r.snoozed else "")
+             + (f" · next meeting {meeting_blocks.when(r.next_meeting.occurrence)}" if r.next_meeting else "")
+             for r in rows]
     blocks = [header(title), context(summary), *packed_sections(lines),
               context(t.escape("Details: `/cmo status <client>` · how health is judged: `/cmo help health`"))]
     # The fallback is read aloud and shown in notifications: counts only, no emoji codes.

@@ -25,6 +25,7 @@ from bot.parsing.grammar import joined, parse_record_id, split_options
 from bot.parsing.tokens import Token, parse_channel
 from bot.services import clients as client_service
 from bot.services import meetings as meeting_service
+from bot.services import outbox
 from bot.services.recurrence import (
     WallClock,
     first_nth_weekday,
@@ -319,6 +320,17 @@ def _today_of(meeting: Meeting, ctx: Context) -> dt.date:
     return ctx.now.astimezone(meeting_service.zone_of(meeting)).date()
 
 
+def _tell_reminded(ctx: Context, meeting: Meeting, client: Client, before, after) -> None:
+    """Those reminded of an occurrence hear that it is skipped or moved (the reminder is in their channel)."""
+    channel = meeting_service.channel_of(meeting, client)
+    if channel is None or not meeting_service.was_reminded(ctx.session, ctx.actor.team_id, meeting.id, before.due_on):
+        return
+    change = "skipped" if after is None else f"moved:{after.starts_at:%Y%m%dT%H%MZ}"
+    outbox.enqueue(ctx.session, team_id=ctx.actor.team_id, channel_id=channel, source="meeting-change",
+                   dedupe_key=f"meeting-change:{meeting.id}:{before.due_on:%Y-%m-%d}:{change}",
+                   message=meeting_blocks.occurrence_changed(meeting, client, before, after, ctx.actor.user_id))
+
+
 def _one_id(words: list[Token], what: str) -> int:
     if not words:
         raise UserError(f"Say which meeting {what}, by its id, like `#4` (`/cmo meeting list` shows them).",
@@ -371,6 +383,7 @@ def skip(command: MeetingSkip, ctx: Context) -> Message:
     meeting, client = _meeting_and_client(ctx, command.meeting_id)
     skipped = meeting_service.skip_occurrence(ctx.session, ctx.actor, meeting, command.date.resolve(
         _today_of(meeting, ctx)), ctx.now)
+    _tell_reminded(ctx, meeting, client, skipped, None)
     ahead = occurrences(meeting_service.schedule(ctx.session, meeting), starting_after=ctx.now, count=1)
     return meeting_blocks.occurrence_skipped(meeting, client, skipped, ahead[0] if ahead else None)
 
@@ -415,6 +428,7 @@ def move(command: MeetingMove, ctx: Context) -> Message:
     before, after = meeting_service.move_occurrence(
         ctx.session, ctx.actor, meeting, to_day=command.to.resolve(today), at=command.at, now=ctx.now,
         from_day=command.source.resolve(today) if command.source else None)
+    _tell_reminded(ctx, meeting, client, before, after)
     return meeting_blocks.occurrence_moved(meeting, client, before, after)
 
 

@@ -91,7 +91,7 @@ class Console:
             today = dt.datetime.now(self.settings.zone).date()
             seeded = seed(session, actor, lambda n: render.local_id("U", n), lambda n: render.local_id("C", n),
                           today)
-        self._print("Seeded a sample portfolio (4 clients)." if seeded
+        self._print("Seeded a sample portfolio (4 clients, 3 regular meetings)." if seeded
                     else "The database has clients already; --demo added nothing.")
 
     def run_line(self, line: str) -> None:
@@ -142,7 +142,12 @@ class Console:
             self._print("\n".join(f"{spec.name:<16} {spec.description}" for spec in JOBS.values()))
             return
         spec = JOBS.get(words[2]) if len(words) > 2 and words[1] == "run" else None
-        now_text = words[words.index("--now") + 1] if "--now" in words[:-1] else None
+        now_text = None
+        if "--now" in words[:-1]:
+            at = words.index("--now") + 1
+            # `--now fri 09:00`: a date and a time, as two words (quotes are optional here)
+            both = " ".join(words[at:at + 2]).strip('"\'')
+            now_text = both if len(words) > at + 1 and ":" in words[at + 1] and ":" not in words[at] else words[at]
         try:
             now = parse_moment(now_text, self.settings.zone) if now_text else None
         except ValueError:

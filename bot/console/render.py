@@ -14,7 +14,7 @@ EMOJI = {
     "warning": "⚠️", "construction": "🚧", "file_cabinet": "🗄️", "telephone_receiver": "📞",
     "busts_in_silhouette": "👥", "email": "✉️", "factory": "🏭", "memo": "📝", "boom": "💥",
     "rotating_light": "🚨", "calendar": "📅", "repeat": "🔁", "hourglass": "⌛", "bell": "🔔",
-    "wave": "👋", "zzz": "💤",
+    "wave": "👋", "zzz": "💤", "arrow_right": "➡️", "fast_forward": "⏩", "x": "❌", "clock3": "🕒",
 }
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")

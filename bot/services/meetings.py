@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Client, Frequency, Meeting, MeetingException, utcnow
+from bot.db.models import Client, Frequency, Meeting, MeetingException, OutboxMessage, OutboxStatus, utcnow
 from bot.errors import UserError
 from bot.services import Actor, audit, outbox
 from bot.services.recurrence import (
@@ -272,6 +272,14 @@ def _set_exception(session: Session, actor: Actor, meeting: Meeting, due_on: dt.
         session.add(row)
     row.kind, row.moved_to, row.created_by, row.created_at = kind, moved_to, actor.user_id, utcnow()
     session.flush()
+
+
+def was_reminded(session: Session, team_id: str, meeting_id: int, due_on: dt.date) -> bool:
+    """Whether a reminder of this occurrence has been posted (people may be planning around it)."""
+    prefix = occurrence_prefix(meeting_id, due_on)
+    return session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.team_id == team_id, OutboxMessage.status == OutboxStatus.SENT,
+        OutboxMessage.dedupe_key.like(f"{prefix}%m")).limit(1)) is not None
 
 
 def withdraw_notes_prompts(session: Session, client: Client) -> int:

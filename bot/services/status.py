@@ -19,6 +19,7 @@ from bot.services import calendars as calendar_service
 from bot.services import changes as change_service
 from bot.services import clients as client_service
 from bot.services import interactions as interaction_service
+from bot.services import meetings as meeting_service
 from bot.services.business_time import BusinessCalendar
 from bot.services.calendars import client_today
 
@@ -80,6 +81,7 @@ class ClientStatus:
     next_contact_on: dt.date | None
     recent: list[Interaction]
     open_changes: list[ScheduleChange] = field(default_factory=list)
+    next_meeting: meeting_service.Upcoming | None = None
 
 
 def client_status(session: Session, client: Client, settings: Settings,
@@ -98,6 +100,8 @@ def client_status(session: Session, client: Client, settings: Settings,
         last_contact=last,
         next_contact_on=interaction_service.next_planned_contact(session, client, today),
         recent=interaction_service.latest_interactions(session, client, limit=5),
+        next_meeting=next(iter(meeting_service.upcoming(session, client.team_id, after=now, client_id=client.id)),
+                          None),
     )
 
 
@@ -107,6 +111,7 @@ class PortfolioRow:
     health: Health
     last_contact_on: dt.date | None
     snoozed: bool = False  # its contact reminders are snoozed today
+    next_meeting: meeting_service.Upcoming | None = None
 
 
 def portfolio(session: Session, team_id: str, settings: Settings, *, owner_user_id: str | None = None,
@@ -117,11 +122,13 @@ def portfolio(session: Session, team_id: str, settings: Settings, *, owner_user_
     last = interaction_service.last_contact_dates(session, team_id, [c.id for c in clients])
     untold = change_service.open_changes_by_client(session, team_id)
     calendars = calendar_service.calendars(session, team_id, clients, settings)
+    meetings = meeting_service.next_by_client(session, team_id, now)
     rows = [
         PortfolioRow(c, client_health(last.get(c.id), c.cadence_days, client_today(c, settings.zone, now),
                                       open_changes=untold.get(c.id, []), now=now, calendar=calendars[c.id]),
                      last.get(c.id),
-                     snoozed=c.snoozed_until is not None and c.snoozed_until > calendars[c.id].today(now))
+                     snoozed=c.snoozed_until is not None and c.snoozed_until > calendars[c.id].today(now),
+                     next_meeting=meetings.get(c.id))
         for c in clients
     ]
     return sorted(rows, key=lambda row: -row.health.level.severity)
