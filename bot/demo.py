@@ -55,9 +55,9 @@ def seed(session: Session, actor: Actor, user_id_for, channel_id_for, today: dt.
         for days_ago, kind, summary, contact in reversed(interactions):
             log_interaction(session, actor, client, kind=kind, summary=summary,
                             occurred_on=today - dt.timedelta(days=days_ago), today=today, contact_name=contact)
-    record_change(session, actor, clients["acme"], item="Lot 42 fill", old_date=today + dt.timedelta(days=5),
-                  new_date=today + dt.timedelta(days=9), reason="Filter integrity test failed; re-filtration needed.",
-                  today=today)
+    record_change(session, actor, clients["borealis"], item="Lot B-2291 release", old_date=today + dt.timedelta(days=5),
+                  new_date=today + dt.timedelta(days=9), reason="Stability pull delayed: chamber excursion under "
+                  "investigation.", today=today)
     for key, title, every, weekday, at in MEETINGS:
         tomorrow = today + dt.timedelta(days=1)
         first = (first_nth_weekday(tomorrow, weekday, 1) if every is Frequency.MONTH

@@ -61,10 +61,10 @@ def lead_text(minutes: int) -> str:
 def until_text(delta: dt.timedelta) -> str:
     """How long until it starts, as a person says it: "45 minutes", "1 hour", "10 hours", "2 days"."""
     minutes = max(1, round(delta.total_seconds() / 60))
-    if minutes < 90:
+    if minutes < 120:  # a 90-minute lead is "90 minutes", not "2 hours"
         return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes != 60 else "1 hour"
     hours = round(minutes / 60)
-    if hours < 36:
+    if hours < 48:  # a 36-hour lead is "36 hours", not "2 days"
         return f"{hours} hours"
     return f"{round(hours / 24)} days"
 

@@ -15,7 +15,7 @@ from bot.db.models import ScheduleChange
 def collect(session: Session, scope: Scope, limit: int) -> Found:
     relevant = ScheduleChange.told_at.is_(None)
     if scope.since is not None:
-        relevant = or_(relevant, ScheduleChange.logged_at >= scope.since)
+        relevant = or_(relevant, ScheduleChange.told_at >= scope.since)  # told since: the client knows now
     query = select(ScheduleChange).where(ScheduleChange.team_id == scope.client.team_id,
                                          ScheduleChange.client_id == scope.client.id, relevant)
     # Untold first: they are what must be said in the meeting.

@@ -203,8 +203,8 @@ def add_meeting(command: MeetingAdd, ctx: Context) -> Message:
     next_year = occurrences(schedule, starting_after=ctx.now, starting_before=ctx.now + dt.timedelta(days=366))
     notes = [note for o in next_year if o.wall is not WallClock.NORMAL
              for note in [meeting_blocks.wall_clock_note(o, meeting)] if note][:2]
-    return meeting_blocks.meeting_added(meeting, client, next_year[:3], notes,
-                                        meeting_service.channel_of(meeting, client))
+    upcoming = occurrences(schedule, starting_after=ctx.now, count=3)  # the next ones, however far ahead
+    return meeting_blocks.meeting_added(meeting, client, upcoming, notes, meeting_service.channel_of(meeting, client))
 
 
 FORM_EVERY = (("week", "Every week"), ("2weeks", "Every 2 weeks"), ("month", "Every month, same date"),
