@@ -168,7 +168,8 @@ def reminder(meeting: Meeting, client: Client, occurrence: Occurrence, now: dt.d
     """Before an occurrence, in the meeting's channel: when (and how soon, as of `now`), who, the prep brief."""
     moved = " (moved)" if occurrence.moved else ""
     soon = until_text(occurrence.starts_at - now)
-    lines = [f":calendar: {t.user(client.owner_user_id)}, {_title(meeting)} with {_client(client)} starts in "
+    owner = f"{t.user(client.owner_user_id)}, " if client.owner_user_id else ""
+    lines = [f":calendar: {owner}{_title(meeting)} with {_client(client)} starts in "
              f"{soon}: *{when(occurrence)}*{moved}, {duration_text(meeting.duration_minutes)}."]
     note = wall_clock_note(occurrence, meeting)
     if note:
