@@ -134,7 +134,11 @@ def parse_reminders(text: str) -> tuple[int, ...]:
         if re.fullmatch(r"0+\s*[mhdw]?", part.lower()):
             raise UserError(f"`remind:{part}` would remind as the meeting starts: give a lead time before it, like "
                             "`remind:1h` or `remind:30m`.", field="remind")
-        lead = parse_duration(part, option="remind", units="mhdw")
+        try:
+            lead = parse_duration(part, option="remind", units="mhdw")
+        except UserError:
+            raise UserError(f"`remind:{part}` is not a lead time: use a number and a unit, like `remind:24h,1h`, "
+                            "`remind:30m` or `remind:2d` (or `remind:none`).", field="remind") from None
         if lead > MAX_LEAD:
             raise UserError(f"`remind:{part}` is more than two weeks ahead; use at most `remind:14d`.", field="remind")
         leads.append(int(lead.total_seconds() // 60))
@@ -241,7 +245,7 @@ def add_modal(ctx: Context, request: FormRequest) -> dict[str, Any]:
                    hint="Leave empty for the client's zone (else the workspace's)."),
         _select("for", "Duration", FORM_DURATIONS, initial="1h"),
         text_field("remind", "Reminders before it", initial="24h,1h", max_length=100,
-                   hint="Lead times like 24h,1h or 30m; none for no reminders."),
+                   hint="Lead times like 24h,1h or 30m (empty: 24h,1h); none for no reminders."),
         channel_field("channel", "Channel for reminders", hint="Leave empty for the client's internal channel. "
                                                                "Never a channel shared with the client."),
     ])
@@ -261,7 +265,7 @@ def read_add(values: FormValues) -> MeetingAdd:
         at=parse_clock_time(fields.required_field(values, "at", "Pick the time."), option="at"),
         tz=parse_timezone(zone) if zone else None,
         duration_minutes=parse_meeting_duration(fields.field_value(values, "for") or "1h"),
-        reminders=parse_reminders(remind) if remind else (),
+        reminders=parse_reminders(remind) if remind else meeting_service.DEFAULT_REMINDER_MINUTES,
         channel=fields.channel_field(values, "channel"),
         monthly_by_weekday=by_weekday,
     )
@@ -279,16 +283,12 @@ class MeetingList:
 
 
 def list_meetings(command: MeetingList, ctx: Context) -> Message:
+    """Meetings still ahead, soonest first (a one-off that has taken place, or was skipped, is done)."""
     client = ctx.client(command.client) if command.client else None
-    found = meeting_service.active_meetings(ctx.session, ctx.actor.team_id, client_id=client.id if client else None)
-    schedules = meeting_service.schedules(ctx.session, found)
-    clients = {c.id: c for c in client_service.list_clients(ctx.session, ctx.actor.team_id)}
-    rows = []
-    for meeting in found:
-        ahead = occurrences(schedules[meeting.id], starting_after=ctx.now, count=1)
-        rows.append((meeting, clients[meeting.client_id], ahead[0] if ahead else None))
-    rows.sort(key=lambda row: (row[2] is None, row[2].starts_at if row[2] else ctx.now, row[0].id))
-    return meeting_blocks.meeting_list(rows, scope=client.name if client else "All clients")
+    ahead = meeting_service.upcoming(ctx.session, ctx.actor.team_id, after=ctx.now,
+                                     client_id=client.id if client else None)
+    return meeting_blocks.meeting_list([(u.meeting, u.client, u.occurrence) for u in ahead],
+                                       scope=client.name if client else "All clients")
 
 
 LIST = Subcommand(name="meeting list", usage="/cmo meeting list [<client>]", command=MeetingList,
@@ -299,14 +299,13 @@ LIST = Subcommand(name="meeting list", usage="/cmo meeting list [<client>]", com
 # -- cancel, skip, move: one meeting, by its id ------------------------------------------------------------
 
 def meeting_choice(ctx: Context, request: FormRequest) -> InputBlock:
-    """A select of the meetings that still take place (the first 100)."""
-    found = meeting_service.active_meetings(ctx.session, ctx.actor.team_id)
-    if not found:
+    """A select of the meetings still ahead, soonest first (the first 100)."""
+    ahead = meeting_service.upcoming(ctx.session, ctx.actor.team_id, after=ctx.now)
+    if not ahead:
         raise UserError('No meetings are planned. Add one: `/cmo meeting add <client> "<title>" every:week on:tue '
                         "at:10:00`")
-    clients = {c.id: c for c in client_service.list_clients(ctx.session, ctx.actor.team_id)}
-    options = [Option(value=str(m.id), text=t.plain(f"#{m.id} {clients[m.client_id].name}: {m.title}", 75))
-               for m in found[:100]]
+    options = [Option(value=str(u.meeting.id), text=t.plain(f"#{u.meeting.id} {u.client.name}: {u.meeting.title}", 75))
+               for u in ahead[:100]]
     return field("meeting", "Meeting", StaticSelectElement(action_id=ActionId.VALUE, options=options,
                                                           placeholder="Choose a meeting"))
 
