@@ -59,14 +59,15 @@ def lead_text(minutes: int) -> str:
 
 
 def until_text(delta: dt.timedelta) -> str:
-    """How long until it starts, as a person says it: "45 minutes", "1 hour", "10 hours", "2 days"."""
+    """How long until it starts: "45 minutes", "1 hour", "10 hours", "2 h 30 min", "2 days"."""
     minutes = max(1, round(delta.total_seconds() / 60))
     if minutes < 120:  # a 90-minute lead is "90 minutes", not "2 hours"
         return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes != 60 else "1 hour"
-    hours = round(minutes / 60)
-    if hours < 48:  # a 36-hour lead is "36 hours", not "2 days"
-        return f"{hours} hours"
-    return f"{round(hours / 24)} days"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:  # a 36-hour lead is "36 hours", not "2 days"; late after downtime, "2 h 30 min"
+        return f"{hours} hours" if not rest else f"{hours} h {rest} min"
+    days, rest_hours = divmod(round(minutes / 60), 24)
+    return f"{days} days" if not rest_hours else f"{days} days {rest_hours} h"
 
 
 def reminders_text(meeting: Meeting) -> str:
