@@ -25,6 +25,7 @@ from bot.errors import UserError
 from bot.manifest import BOT_SCOPES, MESSAGE_SHORTCUT, build_manifest
 from bot.parsing.dates import parse_date
 from bot.services.status import ClientStatus, Health, HealthLevel, PortfolioRow
+from tests.factories import make_client
 from tests.slackhttp import mrkdwn_texts
 
 NASTY = "<!channel> & <b>"
@@ -37,14 +38,6 @@ GREEN, AMBER, RED = HealthLevel
 
 
 # --- helpers --------------------------------------------------------------------------------------------
-
-
-def make_client(**fields: Any) -> Client:
-    values: dict[str, Any] = dict(id=1, team_id="T0ACME", key="acme", name="Acme Biologics", owner_user_id="U0ANA",
-                                  internal_channel_id="C0INT", shared_channel_id=None, cadence_days=14,
-                                  timezone=None, archived_at=None, archived_by=None, created_by="U0ANA")
-    values.update(fields)
-    return Client(**values)
 
 
 def make_interaction(**fields: Any) -> Interaction:

@@ -43,6 +43,7 @@ from bot.services.recurrence import (
     wall_clock,
     weekday_rule,
 )
+from tests.factories import make_client
 from tests.slackhttp import mrkdwn_texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -87,14 +88,6 @@ def make_meeting(**fields: Any) -> Meeting:
                                   channel_id=None, created_by="U0ANA", surface="slash_command")
     values.update(fields)
     return Meeting(**values)
-
-
-def make_client(**fields: Any) -> Client:
-    values: dict[str, Any] = dict(id=1, team_id="T0ACME", key="acme", name="Acme Biologics", owner_user_id="U0ANA",
-                                  internal_channel_id="C0INT", shared_channel_id=None, cadence_days=14,
-                                  timezone=None, archived_at=None, archived_by=None, created_by="U0ANA")
-    values.update(fields)
-    return Client(**values)
 
 
 def schedule_of(meeting: Meeting, *, skipped: tuple[str, ...] = (),
