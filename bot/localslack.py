@@ -22,6 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 
 # Form-encoded calls carry these as JSON strings.
 _JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
+# Not a Web API method: files_upload_v2's POST of the bytes to the URL files.getUploadURLExternal gave. It is
+# recorded under this name, and `fail`, `slow`, `hold` take it like a method.
+UPLOAD = "upload"
 
 
 @dataclass(frozen=True)
@@ -290,8 +293,7 @@ def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
         def _handle(self, body: bytes) -> None:
             url = urlsplit(self.path)
             if url.path.startswith("/upload/"):  # files_upload_v2's second step: the bytes, as they are
-                return self._send(*slack._receive_upload(url.path.removeprefix("/upload/"), body),
-                                  content_type="text/plain")
+                return self._upload(url.path.removeprefix("/upload/"), body)
             args = _parse_args(body, self.headers.get("Content-Type", ""), url.query)
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or args.pop("token", None)
             if url.path.startswith("/respond/"):
@@ -321,6 +323,24 @@ def _handler_for(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                     return self._send(fault.status, {"ok": False, "error": error}, headers=headers)
                 return self._send(200, {"ok": False, "error": fault.error or "fatal_error"}, headers=headers)
             return self._send(200, slack.answer(method, args))
+
+        def _upload(self, file_id: str, body: bytes) -> None:
+            """The bytes POSTed to the upload URL; faults queued for UPLOAD apply (a 5xx stores nothing)."""
+            fault = slack._next_fault(UPLOAD)
+            if fault and fault.drop:
+                self.close_connection = True
+                self.connection.close()
+                return None
+            slack._record(UPLOAD, {"file_id": file_id, "length": len(body)}, None)
+            if fault and fault.hold:
+                fault.hold._arrive({"file_id": file_id})
+                fault.hold._wait()
+            if fault and fault.status >= 400:
+                return self._send(fault.status, fault.error or "upload failed", content_type="text/plain")
+            answer = slack._receive_upload(file_id, body)
+            if fault and fault.delay:
+                time.sleep(fault.delay)
+            return self._send(*answer, content_type="text/plain")
 
         def _send(self, status: int, payload: Any, *, content_type: str = "application/json",
                   headers: dict[str, str] | None = None) -> None:

@@ -31,19 +31,25 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
     meetings = [m for m in meeting_service.active_meetings(session, team_id) if m.reminder_minutes]
     if not meetings:
         return outgoing
-    longest = dt.timedelta(minutes=max(max(m.reminder_minutes) for m in meetings))
-    schedules = meeting_service.schedules(session, meetings)
-    # `before` is exclusive: a meeting exactly one longest lead away is due now.
-    ahead = meeting_service.upcoming(session, team_id, after=now, before=now + longest + dt.timedelta(seconds=1),
-                                     per_meeting=None)
-    unplaced: list[str] = []
+    def horizon(meeting) -> dt.datetime:  # exclusive: a meeting exactly its longest lead away is due now
+        return now + dt.timedelta(minutes=max(meeting.reminder_minutes), seconds=1)
+
+    ahead = meeting_service.upcoming(session, team_id, after=now, before=horizon, per_meeting=None, meetings=meetings)
+    due_now = []
     for item in ahead:
+        reached = [lead for lead in item.meeting.reminder_minutes
+                   if item.occurrence.starts_at - dt.timedelta(minutes=lead) <= now]
+        if reached:  # the latest reminder reached; the earlier ones are past
+            due_now.append((item, reached, meeting_service.reminder_key(item.meeting.id, item.occurrence,
+                                                                        min(reached))))
+    # Queued by an earlier run (they run every minute): no brief is built again for those.
+    queued = outbox.queued_keys(session, team_id, [key for _, _, key in due_now])
+    due_now = [(item, due, key) for item, due, key in due_now if key not in queued]
+    schedules = meeting_service.schedules(session, {item.meeting.id: item.meeting for item, _, _ in due_now}.values())
+    unplaced: list[str] = []
+    for item, due, key in due_now:
         meeting, client, occurrence = item.meeting, item.client, item.occurrence
-        due = [lead for lead in meeting.reminder_minutes
-               if occurrence.starts_at - dt.timedelta(minutes=lead) <= now]
-        if not due:
-            continue
-        lead = min(due)  # the latest reminder reached; the earlier ones are past
+        lead = min(due)
         channel = meeting_service.channel_of(meeting, client)
         if channel is None:
             unplaced.append(f"#{meeting.id}")
@@ -53,7 +59,7 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
         message = reminder(meeting, client, occurrence, now, prepare(session, scope))
         superseded = [meeting_service.reminder_key(meeting.id, occurrence, longer) for longer in due if longer != lead]
         outgoing.append(Outgoing(
-            team_id, meeting_service.reminder_key(meeting.id, occurrence, lead), channel, message, NAME,
+            team_id, key, channel, message, NAME,
             expires_at=occurrence.starts_at,
             record=(lambda session, keys=superseded: outbox.cancel_pending(session, team_id, keys)) if superseded
             else None))

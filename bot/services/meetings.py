@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -86,16 +86,19 @@ def _schedule(meeting: Meeting, exceptions: list[MeetingException]) -> Schedule:
     )
 
 
-def get_meeting(session: Session, team_id: str, meeting_id: int) -> Meeting:
-    meeting = session.get(Meeting, meeting_id)
+def get_meeting(session: Session, team_id: str, meeting_id: int, *, for_update: bool = False) -> Meeting:
+    """`for_update`: the meeting's row is locked until the transaction ends, so that two changes of one meeting
+    at the same moment (two skips, a skip and a move, a cancel and a move) happen one after the other, the
+    second seeing what the first did (PostgreSQL; SQLite has one writer at a time anyway)."""
+    meeting = session.get(Meeting, meeting_id, with_for_update=for_update)
     if meeting is None or meeting.team_id != team_id:
         raise UserError(MEETING_MISSING.format(meeting_id), field="meeting")
     return meeting
 
 
-def active_meeting(session: Session, team_id: str, meeting_id: int) -> Meeting:
+def active_meeting(session: Session, team_id: str, meeting_id: int, *, for_update: bool = False) -> Meeting:
     """A meeting that still takes place (a UserError for an unknown or cancelled one)."""
-    meeting = get_meeting(session, team_id, meeting_id)
+    meeting = get_meeting(session, team_id, meeting_id, for_update=for_update)
     if meeting.is_cancelled:
         raise UserError(f"Meeting #{meeting.id} was cancelled on {meeting.cancelled_at:%a %Y-%m-%d} by {{user}}.",
                         field="meeting", user_id=meeting.cancelled_by)
@@ -122,16 +125,19 @@ class Upcoming:
     occurrence: Occurrence
 
 
-def upcoming(session: Session, team_id: str, *, after: dt.datetime, before: dt.datetime | None = None,
-             per_meeting: int | None = 1, client_id: int | None = None) -> list[Upcoming]:
-    """The next occurrences of every active meeting (each meeting's next `per_meeting`, or all of them before
-    `before`), soonest first."""
-    meetings = active_meetings(session, team_id, client_id=client_id)
+def upcoming(session: Session, team_id: str, *, after: dt.datetime,
+             before: dt.datetime | Callable[[Meeting], dt.datetime] | None = None, per_meeting: int | None = 1,
+             client_id: int | None = None, meetings: list[Meeting] | None = None) -> list[Upcoming]:
+    """The next occurrences of every active meeting (or of `meetings`): each meeting's next `per_meeting`, or
+    all of them before `before` (a moment, or each meeting's own), soonest first."""
+    if meetings is None:
+        meetings = active_meetings(session, team_id, client_id=client_id)
     clients = {c.id: c for c in session.scalars(select(Client).where(
         Client.id.in_({m.client_id for m in meetings})))} if meetings else {}
     by_meeting = schedules(session, meetings)
     found = [Upcoming(m, clients[m.client_id], o) for m in meetings
-             for o in occurrences(by_meeting[m.id], starting_after=after, count=per_meeting, starting_before=before)]
+             for o in occurrences(by_meeting[m.id], starting_after=after, count=per_meeting,
+                                  starting_before=before(m) if callable(before) else before)]
     return sorted(found, key=lambda u: (u.occurrence.starts_at, u.meeting.id))
 
 

@@ -4,11 +4,13 @@ as the change that caused it, with a dedupe key chosen by the caller. Queuing a 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
+from bot.db.batches import batches
 from bot.db.insert import insert_ignoring_duplicates
 from bot.db.models import Client, OutboxMessage, OutboxStatus, utcnow
 from bot.errors import UserError
@@ -72,6 +74,15 @@ def cancel_pending_prefixed(session: Session, team_id: str, prefix: str, *, suff
                                     OutboxMessage.dedupe_key.like(f"{prefix}%{suffix}"))
         .values(status=OutboxStatus.CANCELLED, error="withdrawn: no longer applies", claimed_by=None, lease_until=None)
     ).rowcount
+
+
+def queued_keys(session: Session, team_id: str, dedupe_keys: Iterable[str]) -> set[str]:
+    """Which of these keys were queued before (whatever became of the message since)."""
+    found: set[str] = set()
+    for batch in batches(dedupe_keys):
+        found.update(session.scalars(select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.team_id == team_id, OutboxMessage.dedupe_key.in_(batch))))
+    return found
 
 
 def undelivered(session: Session, limit: int = 200) -> list[OutboxMessage]:

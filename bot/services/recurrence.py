@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, rrule, rrulestr, weekday
@@ -131,12 +132,19 @@ def due_dates(schedule: Schedule, after_local: dt.datetime | None = None) -> Ite
         if after_local is None or first.date() >= after_local.date():
             yield first.date()
         return
-    rule = rrulestr(schedule.rule, dtstart=first)
+    rule = _parsed(schedule.rule, first)
     start = first if after_local is None else max(first, dt.datetime.combine(after_local.date(), dt.time.min))
     for count, moment in enumerate(rule.xafter(start, inc=True)):
         if count >= LOOKAHEAD_LIMIT:
             return
         yield moment.date()
+
+
+@lru_cache(maxsize=50_000)
+def _parsed(rule: str, dtstart: dt.datetime):
+    """A rule parsed once (the reminders job expands every meeting every minute); rrule objects are not
+    changed by iterating them."""
+    return rrulestr(rule, dtstart=dtstart)
 
 
 def is_due_on(schedule: Schedule, day: dt.date) -> bool:
