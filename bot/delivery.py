@@ -175,10 +175,10 @@ class DeliveryWorker:
         A row whose `expires_at` has passed (as of `as_of`: a job run by hand for a moment, else now) is
         withdrawn instead of posted."""
         report = DeliveryReport()
-        self._as_of = as_of
         if not self._running.acquire(blocking=False):
             report.skipped = True
             return report
+        self._as_of = as_of  # only once this run is the worker's one: a call turned away leaves it alone
         try:
             lock = try_acquire(self.database, DELIVERY_LOCK)
             if lock is None:

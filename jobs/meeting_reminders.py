@@ -31,6 +31,7 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
     meetings = [m for m in meeting_service.active_meetings(session, team_id) if m.reminder_minutes]
     if not meetings:
         return outgoing
+
     def horizon(meeting) -> dt.datetime:  # exclusive: a meeting exactly its longest lead away is due now
         return now + dt.timedelta(minutes=max(meeting.reminder_minutes), seconds=1)
 
@@ -58,15 +59,25 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
                       zone=client_zone(client, settings.zone))
         message = reminder(meeting, client, occurrence, now, prepare(session, scope))
         superseded = [meeting_service.reminder_key(meeting.id, occurrence, longer) for longer in due if longer != lead]
-        outgoing.append(Outgoing(
-            team_id, key, channel, message, NAME,
-            expires_at=occurrence.starts_at,
-            record=(lambda session, keys=superseded: outbox.cancel_pending(session, team_id, keys)) if superseded
-            else None))
+        outgoing.append(Outgoing(team_id, key, channel, message, NAME, expires_at=occurrence.starts_at,
+                                 record=confirm(team_id, meeting.id, occurrence, key, superseded)))
     if unplaced:
         outgoing.notes.append(f"{team_id}: reminders of meeting(s) {', '.join(unplaced)} have no channel to go to "
                               "(give the meeting channel:#..., or its client an internal channel)")
     return outgoing
+
+
+def confirm(team_id: str, meeting_id: int, occurrence, key: str, superseded: list[str]):
+    """Once queued: withdrawn again if the occurrence was skipped, moved or cancelled while this run planned
+    (see meeting_service.still_due); else the longer-lead reminders still waiting are withdrawn."""
+
+    def record(session: Session) -> None:
+        if meeting_service.still_due(session, meeting_id, occurrence):
+            outbox.cancel_pending(session, team_id, superseded)
+        else:
+            outbox.cancel_pending(session, team_id, [key])
+
+    return record
 
 
 def meeting_reminders(runtime: Runtime, now: dt.datetime | None = None, dry_run: bool = False) -> JobResult:

@@ -54,6 +54,11 @@ EVERY_FORMS = {"week": Frequency.WEEK, "2weeks": Frequency.TWO_WEEKS, "month": F
                "once": Frequency.ONCE}
 MAX_DURATION = dt.timedelta(hours=12)
 MAX_LEAD = dt.timedelta(days=14)
+# The dates a meeting command takes: no further ahead than skip and move look (800 days), no further back than
+# the first date of a series still going on needs. Beyond that is a typo, and at the edge of the calendar
+# (9999-12-31 in New York, 0001-01-01 in Tokyo) a date has no instant at all.
+MAX_AHEAD = dt.timedelta(days=731)
+MAX_BEHIND = dt.timedelta(days=366)
 MAX_REMINDERS = 5
 NONE = "none"
 _NTH_WEEKDAY = re.compile(r"^(1|2|3|4|1st|2nd|3rd|4th|first|second|third|fourth|last)-?([a-z]+)$")
@@ -63,6 +68,17 @@ _NTH = {"1": 1, "1st": 1, "first": 1, "2": 2, "2nd": 2, "second": 2, "3": 3, "3r
 
 def parse_meeting_id(text: str) -> int:
     return parse_record_id(text, noun="a meeting", missing=meeting_service.MEETING_MISSING, field="meeting")
+
+
+def within_reach(day: dt.date, today: dt.date, *, field: str) -> dt.date:
+    """`day`, if a meeting can be on it: at most two years ahead and a year back."""
+    if day > today + MAX_AHEAD:
+        raise UserError(f"{day:%a} {day.isoformat()} is more than two years ahead: a meeting's dates are within "
+                        "two years from today.", field=field)
+    if day < today - MAX_BEHIND:
+        raise UserError(f"{day:%a} {day.isoformat()} is more than a year ago: give a date within the last year, or "
+                        "one ahead.", field=field)
+    return day
 
 
 # -- add -----------------------------------------------------------------------------------------------------
@@ -116,7 +132,11 @@ def parse_on(text: str, every: Frequency) -> When:
 
 
 def parse_meeting_duration(text: str) -> int:
-    duration = parse_duration(text, option="for", units="mh")
+    try:
+        duration = parse_duration(text, option="for", units="mh")
+    except UserError:
+        raise UserError(f"`for:{text}` is not how long a meeting takes: use minutes or hours, like `for:45m`, "
+                        "`for:90m` or `for:2h`.", field="for") from None
     if duration > MAX_DURATION:
         raise UserError(f"`for:{text}` is longer than 12 hours; a meeting takes at most `for:12h`.", field="for")
     return int(duration.total_seconds() // 60)
@@ -199,6 +219,7 @@ def add_meeting(command: MeetingAdd, ctx: Context) -> Message:
     zone_name = command.tz or client.timezone or ctx.default_zone.key
     zone = ZoneInfo(zone_name)
     starts_on, nth = first_date(command, zone, ctx.now)
+    within_reach(starts_on, ctx.now.astimezone(zone).date(), field="on")
     meeting = meeting_service.add_meeting(
         ctx.session, ctx.actor, client, title=command.title, every=command.every, starts_on=starts_on, at=command.at,
         timezone=zone_name, now=ctx.now, nth=nth, duration_minutes=command.duration_minutes,
@@ -311,7 +332,7 @@ def meeting_choice(ctx: Context, request: FormRequest) -> InputBlock:
 
 
 def _meeting_and_client(ctx: Context, meeting_id: int) -> tuple[Meeting, Client]:
-    meeting = meeting_service.active_meeting(ctx.session, ctx.actor.team_id, meeting_id)
+    meeting = meeting_service.active_meeting(ctx.session, ctx.actor.team_id, meeting_id, for_update=True)
     return meeting, ctx.session.get(Client, meeting.client_id)
 
 
@@ -325,9 +346,12 @@ def _tell_reminded(ctx: Context, meeting: Meeting, client: Client, before, after
     if channel is None or not meeting_service.was_reminded(ctx.session, ctx.actor.team_id, meeting.id, before.due_on):
         return
     change = "skipped" if after is None else f"moved:{after.starts_at:%Y%m%dT%H%MZ}"
-    outbox.enqueue(ctx.session, team_id=ctx.actor.team_id, channel_id=channel, source="meeting-change",
-                   dedupe_key=f"meeting-change:{meeting.id}:{before.due_on:%Y-%m-%d}:{change}",
-                   message=meeting_blocks.occurrence_changed(meeting, client, before, after, ctx.actor.user_id))
+    try:
+        outbox.enqueue(ctx.session, team_id=ctx.actor.team_id, channel_id=channel, source="meeting-change",
+                       dedupe_key=f"meeting-change:{meeting.id}:{before.due_on:%Y-%m-%d}:{change}",
+                       message=meeting_blocks.occurrence_changed(meeting, client, before, after, ctx.actor.user_id))
+    except outbox.SharedChannelRefused:  # the channel has been shared with a client since: never told there
+        return
 
 
 def _one_id(words: list[Token], what: str) -> int:
@@ -380,8 +404,9 @@ def parse_skip(tokens: list[Token]) -> MeetingSkip:
 
 def skip(command: MeetingSkip, ctx: Context) -> Message:
     meeting, client = _meeting_and_client(ctx, command.meeting_id)
-    skipped = meeting_service.skip_occurrence(ctx.session, ctx.actor, meeting, command.date.resolve(
-        _today_of(meeting, ctx)), ctx.now)
+    today = _today_of(meeting, ctx)
+    skipped = meeting_service.skip_occurrence(ctx.session, ctx.actor, meeting, within_reach(
+        command.date.resolve(today), today, field="date"), ctx.now)
     _tell_reminded(ctx, meeting, client, skipped, None)
     ahead = occurrences(meeting_service.schedule(ctx.session, meeting), starting_after=ctx.now, count=1)
     return meeting_blocks.occurrence_skipped(meeting, client, skipped, ahead[0] if ahead else None)
@@ -425,8 +450,9 @@ def move(command: MeetingMove, ctx: Context) -> Message:
     meeting, client = _meeting_and_client(ctx, command.meeting_id)
     today = _today_of(meeting, ctx)
     before, after = meeting_service.move_occurrence(
-        ctx.session, ctx.actor, meeting, to_day=command.to.resolve(today), at=command.at, now=ctx.now,
-        from_day=command.source.resolve(today) if command.source else None)
+        ctx.session, ctx.actor, meeting, to_day=within_reach(command.to.resolve(today), today, field="date"),
+        at=command.at, now=ctx.now,
+        from_day=within_reach(command.source.resolve(today), today, field="from") if command.source else None)
     _tell_reminded(ctx, meeting, client, before, after)
     return meeting_blocks.occurrence_moved(meeting, client, before, after)
 

@@ -96,6 +96,10 @@ def parse_cadence(text: str) -> int:
     return days
 
 
+# In the tz database but not a place: the server's own zone, a placeholder, a file used to build others.
+NOT_PLACES = {"localtime", "Factory", "posixrules"}
+
+
 @cache
 def _zone_names() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
@@ -104,13 +108,16 @@ def _zone_names() -> dict[str, str]:
 def parse_timezone(text: str) -> str:
     """An IANA zone name in its proper spelling (`europe/berlin` -> `Europe/Berlin`)."""
     name = _zone_names().get(text.strip().lower())
+    if name in NOT_PLACES:
+        name = None
     if name:
         try:
             ZoneInfo(name)
             return name
         except (ZoneInfoNotFoundError, ValueError):
             pass
-    close = difflib.get_close_matches(text.strip().lower(), list(_zone_names()), n=3, cutoff=0.6)
+    places = [lowered for lowered, zone in _zone_names().items() if zone not in NOT_PLACES]
+    close = difflib.get_close_matches(text.strip().lower(), places, n=3, cutoff=0.6)
     hint = " Did you mean " + " or ".join(f"`{_zone_names()[c]}`" for c in close) + "?" if close else ""
     raise UserError(f"`{text}` is not an IANA time zone, like `Europe/Berlin` or `America/New_York`.{hint}",
                     field="tz")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.db.models import AlertKind, Client, utcnow
 from bot.errors import UserError
-from bot.services import Actor, audit, nudges
+from bot.services import Actor, audit, meetings, nudges
 
 DEFAULT_CADENCE_DAYS = 14
 AUDITED_FIELDS = ("key", "name", "owner_user_id", "internal_channel_id", "shared_channel_id",
@@ -234,6 +234,7 @@ def archive_client(session: Session, actor: Actor, client: Client) -> Client:
     client.archived_by = actor.user_id
     audit.record(session, actor, "client.archive", client, client_id=client.id, before=before,
                  after=audit.snapshot(client, AUDITED_FIELDS))
+    meetings.withdraw_queued(session, client)  # its meetings' reminders and prompts not posted yet
     return client
 
 

@@ -5,6 +5,7 @@ same transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -68,7 +69,8 @@ def schedules(session: Session, meetings: Iterable[Meeting]) -> dict[int, Schedu
     exceptions: dict[int, list[MeetingException]] = defaultdict(list)
     if meetings:
         for exception in session.scalars(select(MeetingException).where(
-                MeetingException.meeting_id.in_([m.id for m in meetings]))):
+                MeetingException.meeting_id.in_([m.id for m in meetings]))
+                .execution_options(populate_existing=True)):  # as committed now, not as first read
             exceptions[exception.meeting_id].append(exception)
     return {m.id: _schedule(m, exceptions[m.id]) for m in meetings}
 
@@ -166,7 +168,7 @@ def add_meeting(session: Session, actor: Actor, client: Client, *, title: str, e
     if client.is_archived:
         raise UserError(f"{client.name} is archived; no meeting can be planned with it.", field="client")
     title = " ".join(title.split())
-    if not title:
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in title):  # only zero-width or format marks
         raise UserError('Give the meeting a title, in quotes: "Quarterly review".', field="title")
     if len(title) > MAX_TITLE:
         raise UserError(f"The title can be at most {MAX_TITLE} characters.", field="title")
@@ -280,6 +282,20 @@ def _set_exception(session: Session, actor: Actor, meeting: Meeting, due_on: dt.
     session.flush()
 
 
+def still_due(session: Session, meeting_id: int, planned: Occurrence) -> bool:
+    """Whether an occurrence planned from an earlier read still stands as planned (not skipped, moved or
+    cancelled meanwhile). Called after queuing its reminder: on PostgreSQL the meeting's row is then held in
+    share mode, so a skip, move or cancel (which lock it for update) either committed before this read and is
+    seen, or waits for this transaction and then withdraws what it queued; on SQLite the queuing already holds
+    the one write lock, with the same effect."""
+    meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update(read=True)
+                             .execution_options(populate_existing=True))
+    if meeting is None or meeting.is_cancelled:
+        return False
+    now_planned = occurrence(schedule(session, meeting), planned.due_on)
+    return now_planned is not None and now_planned.starts_at == planned.starts_at
+
+
 def was_reminded(session: Session, team_id: str, meeting_id: int, due_on: dt.date) -> bool:
     """Whether a reminder of this occurrence has been posted (people may be planning around it)."""
     prefix = occurrence_prefix(meeting_id, due_on)
@@ -290,7 +306,12 @@ def was_reminded(session: Session, team_id: str, meeting_id: int, due_on: dt.dat
 
 def withdraw_notes_prompts(session: Session, client: Client) -> int:
     """Meeting notes were logged: the prompts to log them, still waiting to be posted, no longer apply."""
+    return withdraw_queued(session, client, suffix="notes")
+
+
+def withdraw_queued(session: Session, client: Client, *, suffix: str = "") -> int:
+    """What was queued about the client's meetings (ending in `suffix`) and not posted yet: withdrawn."""
     ids = list(session.scalars(select(Meeting.id).where(Meeting.team_id == client.team_id,
                                                         Meeting.client_id == client.id)))
-    return sum(outbox.cancel_pending_prefixed(session, client.team_id, f"meeting:{meeting_id}:", suffix="notes")
+    return sum(outbox.cancel_pending_prefixed(session, client.team_id, f"meeting:{meeting_id}:", suffix=suffix)
                for meeting_id in ids)
