@@ -57,6 +57,7 @@ LEASE_SECONDS = 60.0
 # A run by hand waits for a row coming due this soon (a short Retry-After, an early backoff); a longer wait
 # means Slack is down or throttling hard: the run ends, and the scheduler (or a later run) goes on.
 MAX_DRAIN_WAIT_SECONDS = 30.0
+LOCK_WAIT_SECONDS = 5.0  # how long a run by hand waits for another deliverer to finish
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 PERMANENT_HINTS = {
     "channel_not_found": "the channel does not exist or the bot cannot see it",
@@ -181,6 +182,13 @@ class DeliveryWorker:
         self._as_of = as_of  # only once this run is the worker's one: a call turned away leaves it alone
         try:
             lock = try_acquire(self.database, DELIVERY_LOCK)
+            # A run by hand waits a little for a short delivery under way elsewhere (a command's own), rather
+            # than leave what it just queued to the next run.
+            waited = 0.0
+            while lock is None and drain and waited < LOCK_WAIT_SECONDS:
+                self.sleep(0.2)
+                waited += 0.2
+                lock = try_acquire(self.database, DELIVERY_LOCK)
             if lock is None:
                 report.skipped = True
                 return report

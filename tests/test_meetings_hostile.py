@@ -190,7 +190,14 @@ def test_markup_in_a_title_and_a_client_name_is_text_wherever_a_meeting_shows(bo
     assert "Recorded" in shown(bot.command(typed(f'delay acme Lot {MARKUP} to:{w2} reason:"Resin {MARKUP}"')))
 
     # The 24-hour reminder is posted; then that occurrence moves, and the channel reminded of it is told.
-    run_job("meeting-reminders", start(w1, dt.time(10)) - dt.timedelta(hours=23))
+    moment = start(w1, dt.time(10)) - dt.timedelta(hours=23)
+    run_job("meeting-reminders", moment)
+    # The bot's own delivery of the announcement above may still hold the delivery lock: deliver again then.
+    for _ in range(50):
+        if [m for m in slack.posted(INTERNAL) if "starts in" in m["text"]]:
+            break
+        time.sleep(0.1)
+        run_job("deliver", moment)
     [seen["reminder"]] = [m for m in slack.posted(INTERNAL) if "starts in" in m["text"]]
     assert "Jane &lt;!channel&gt;" in message_text(seen["reminder"])  # the brief quotes both
     assert "Resin &lt;!channel&gt;" in message_text(seen["reminder"])
