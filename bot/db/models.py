@@ -226,6 +226,9 @@ class SlackUser(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(32))
     tz: Mapped[str | None] = mapped_column(String(64))  # None: Slack did not say (or the user is gone)
+    # Slack's workspace roles (users.info is_admin / is_owner): managers by right. None: not known yet.
+    is_admin: Mapped[bool | None]
+    is_owner: Mapped[bool | None]
     fetched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
