@@ -16,6 +16,7 @@ from bot.afterwards import AFTERWARDS, STARTED_BY_TRANSPORT, Afterwards, Backgro
 from bot.blocks import Message
 from bot.blocks.forms import input_ids, result_view
 from bot.blocks.layout import section
+from bot.channels import CHECK_TIMEOUT, ChannelGuard
 from bot.config import Settings
 from bot.db import Database
 from bot.services.requests import first_time
@@ -53,6 +54,10 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
         logger=logging.getLogger("rapport.bolt"),
     )
 
+    # Whether a channel being configured is shared with another organisation (asked of Slack, cached).
+    channel_guard = ChannelGuard(WebClient(token=client.token, base_url=client.base_url, timeout=CHECK_TIMEOUT,
+                                           retry_handlers=[]))
+
     if deliver_after_commands:
         deliver_soon = (deliveries or ImmediateDelivery(settings, database)).submit
     else:
@@ -63,6 +68,7 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
         context["db"] = database
         context["settings"] = settings
         context["deliver_soon"] = deliver_soon
+        context["channel_guard"] = channel_guard
         context[AFTERWARDS] = afterwards = Afterwards(runner)
         if context.get(STARTED_BY_TRANSPORT):  # the front door starts it once the answer is written
             return next()

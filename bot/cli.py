@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
                           help="the app's name in Slack, at most 35 characters (default: Rapport)")
     manifest.set_defaults(handler=_manifest)
 
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(title="audit commands", metavar="<audit command>", required=True)
+    audit_commands.add_parser("verify", help="check each workspace's hash chain; exit 1 at the first break"
+                              ).set_defaults(handler=_audit_verify)
+
     db = commands.add_parser("db", help="database migrations")
     db_commands = db.add_subparsers(title="db commands", metavar="<db command>", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations").set_defaults(handler=_db_upgrade)
@@ -101,6 +106,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     except OSError as error:  # urllib's URLError included: Slack unreachable
         print(f"rapport: could not reach Slack at {settings.slack_api_url}: {error}", file=sys.stderr)
+        return 1
+    refusal = _managers_channel_refusal(settings)
+    if refusal:
+        print(f"rapport: {refusal}", file=sys.stderr)
         return 1
     from bot.runtime import Runtime
     from bot.scheduler import SchedulerState, start_in_thread
@@ -235,6 +244,23 @@ def _console(settings: Settings, args: argparse.Namespace) -> int:
     return console.run(settings, demo=args.demo, user=args.user)
 
 
+def _managers_channel_refusal(settings: Settings) -> str | None:
+    """Why RAPPORT_MANAGERS_CHANNEL can't be used (shared with another organisation, or Slack can't say)."""
+    if not settings.managers_channel:
+        return None
+    from bot.channels import ChannelGuard
+
+    verdict = ChannelGuard.for_settings(settings).check(settings.managers_channel)
+    if verdict.shared:
+        return (f"RAPPORT_MANAGERS_CHANNEL {settings.managers_channel} is {verdict.reason}. Escalations and "
+                "digests are internal: set it to a channel only your own team is in.")
+    if verdict.shared is None:
+        return (f"could not ask Slack whether RAPPORT_MANAGERS_CHANNEL {settings.managers_channel} is shared "
+                f"with another organisation ({verdict.reason}); invite the bot to it and check the scopes "
+                "channels:read and groups:read.")
+    return None
+
+
 def _manifest_check(check: str) -> Callable[[str], str]:
     """An argparse `type` for --url and --name: what Slack would refuse is refused at once (exit code 2)."""
 
@@ -253,6 +279,26 @@ def _manifest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.manifest import build_manifest
 
     print(json.dumps(build_manifest(args.url, args.name), indent=2))
+    return 0
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.db import Database
+    from bot.services.audit import verify_chains
+
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            reports = verify_chains(session)
+    finally:
+        database.dispose()
+    broken = [report for report in reports if report.problem]
+    for report in broken:
+        print(f"audit chain of {report.team_id} broken: {report.problem}", file=sys.stderr)
+    if broken:
+        return 1
+    events = sum(report.events for report in reports)
+    print(f"Audit trail OK: {events} events in {len(reports)} workspace chain(s), none altered, inserted or deleted.")
     return 0
 
 

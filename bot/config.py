@@ -36,6 +36,7 @@ class Settings:
     managers: frozenset[str] = frozenset()  # user ids with the manager role (RAPPORT_MANAGERS)
     business_hours: tuple[dt.time, dt.time] = (dt.time(9), dt.time(17))  # a working day, in the reader's zone
     nudge_repeat_days: int = 3  # business days between stale-contact nudges while still stale
+    outbox_retention_days: int = 90  # sent/cancelled outbox rows older than this are pruned (housekeeping)
 
     def __repr__(self) -> str:
         shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr]
@@ -110,6 +111,10 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
     if not (repeat_text.isascii() and repeat_text.isdigit()) or not 1 <= int(repeat_text) <= 30:
         raise ConfigError(f"RAPPORT_NUDGE_REPEAT_DAYS={repeat_text!r} is not a number of business days (1-30).")
 
+    retention_text = get("RAPPORT_OUTBOX_RETENTION_DAYS") or "90"
+    if not (retention_text.isascii() and retention_text.isdigit()) or not 1 <= int(retention_text) <= 3650:
+        raise ConfigError(f"RAPPORT_OUTBOX_RETENTION_DAYS={retention_text!r} is not a number of days (1-3650).")
+
     managers = frozenset((get("RAPPORT_MANAGERS") or "").replace(",", " ").split())
     wrong = sorted(user for user in managers if not _USER_ID.match(user))
     if wrong:
@@ -133,6 +138,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | P
         managers=managers,
         business_hours=business_hours,
         nudge_repeat_days=int(repeat_text),
+        outbox_retention_days=int(retention_text),
     )
 
 

@@ -36,15 +36,17 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot.blocks.outbox import failure_notice
+from bot.channels import ChannelGuard
 from bot.db import Database
 from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.delivery_failures import after_failure
 from bot.locks import HeldLock, describe, try_acquire
-from bot.services.outbox import enqueue
+from bot.services.outbox import CLIENT_MESSAGE, enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +145,8 @@ class DeliveryWorker:
     def __init__(self, database: Database, client: WebClient, *, managers_channel: str | None = None,
                  per_channel_interval: float = 1.0, max_attempts: int = 12, base_backoff: float = 2.0,
                  max_backoff: float = 900.0, lease_seconds: float = LEASE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 channel_guard: ChannelGuard | None = None) -> None:
         client_timeout = getattr(client, "timeout", None) or 0
         if lease_seconds <= client_timeout:
             raise ValueError(f"the lease ({lease_seconds}s) must be longer than the Web API client's timeout "
@@ -151,6 +154,8 @@ class DeliveryWorker:
         self.database = database
         self.client = client
         self.managers_channel = managers_channel
+        # Asks Slack (cached a minute) whether a channel has become shared since it was configured.
+        self.channel_guard = channel_guard or ChannelGuard(client)
         self.per_channel_interval = per_channel_interval
         self.max_attempts = max_attempts
         self.base_backoff = base_backoff
@@ -325,6 +330,8 @@ class DeliveryWorker:
         self._ready_at[due.channel_id] = self.clock() + self.per_channel_interval
         if not self._may_post(lock, row.id):
             return
+        if not self._internal(row, report):
+            return
         try:
             response = self.client.chat_postMessage(**_payload(row))
         except SlackApiError as error:
@@ -335,6 +342,27 @@ class DeliveryWorker:
             return
         self._mark_sent(row.id, response.get("ts"))
         report.sent += 1
+
+    def _internal(self, row: OutboxMessage, report: DeliveryReport) -> bool:
+        """Whether the row may be posted: its channel is not shared with another organisation (only a client
+        message goes to a shared channel). Shared: failed with the reason, and the managers are told. Slack
+        could not be asked: not posted now, asked again after a backoff (failed after max_attempts)."""
+        if row.source == CLIENT_MESSAGE:
+            return True
+        verdict = self.channel_guard.check(row.channel_id)
+        if verdict.shared is False:
+            return True
+        if verdict.shared:
+            self._fail(row.id, f"not posted: the channel is {verdict.reason}; Rapport posts internal content only "
+                               "to internal channels", report)
+        elif row.attempts >= self.max_attempts:
+            self._fail(row.id, f"gave up after {row.attempts} attempts: could not ask Slack whether the channel "
+                               f"is shared ({verdict.reason})", report)
+        else:
+            self._requeue(row.id, delay=self._backoff(row.attempts), refund_attempt=False,
+                          error=f"not posted yet: could not ask Slack whether the channel is shared ({verdict.reason})")
+            report.retrying += 1
+        return False
 
     def _api_error(self, row: OutboxMessage, error: SlackApiError, report: DeliveryReport) -> None:
         status = error.response.status_code
@@ -482,11 +510,22 @@ class DeliveryWorker:
             row = session.get(OutboxMessage, row_id)
             logger.error("Outbox #%s to %s failed: %s", row.id, row.channel_id, reason)
             if self.managers_channel and row.channel_id != self.managers_channel:
-                enqueue(session, team_id=row.team_id, dedupe_key=f"outbox-failed:{row.id}",
+                enqueue(session, team_id=row.team_id, dedupe_key=failure_notice_key(session, row),
                         channel_id=self.managers_channel, message=failure_notice(row), source="delivery")
             after_failure(session, row)
         if report is not None:
             report.failed += 1
+
+
+def failure_notice_key(session: Session, row: OutboxMessage) -> str:
+    """The managers' notice of this failure. A message retried (`rapport outbox retry`) that fails again is
+    a new failure, told again: each failure of a row after its first is a new generation of the key. The
+    status change to failed happens once per failure, so one failure is never told twice."""
+    told = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.team_id == row.team_id,
+        or_(OutboxMessage.dedupe_key == f"outbox-failed:{row.id}",
+            OutboxMessage.dedupe_key.like(f"outbox-failed:{row.id}:retry-%"))))
+    return f"outbox-failed:{row.id}" if not told else f"outbox-failed:{row.id}:retry-{told}"
 
 
 _UNKNOWN = object()

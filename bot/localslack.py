@@ -80,6 +80,15 @@ class LocalSlack:
         # `default_tz`, or, with none, unknown to this Slack (user_not_found).
         self.user_zones: dict[str, str] = {}
         self.default_tz = default_tz
+        # users.info's workspace roles: user ids Slack says are admins (is_admin) or owners (is_owner).
+        # A user named here is known to this Slack even without a zone.
+        self.admins: set[str] = set()
+        self.owners: set[str] = set()
+        # conversations.info: channels shared with another organisation (a set answers is_ext_shared and
+        # is_shared; a dict gives the flags themselves); others are internal. `unknown_channels` answer
+        # channel_not_found.
+        self.shared_channels: set[str] | dict[str, dict[str, bool]] = set()
+        self.unknown_channels: set[str] = set()
         self.calls: list[ApiCall] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
         # Files shared through files_upload_v2: {"id", "channel", "title", "filename", "content" (bytes), ...}.
@@ -267,12 +276,26 @@ class LocalSlack:
                 self.files.extend(completed)
             return {"ok": True, "files": [{"id": f["id"], "name": f["filename"], "title": f["title"]}
                                           for f in completed]}
+        if method == "conversations.info":
+            channel_id = str(args.get("channel") or "")
+            if channel_id in self.unknown_channels:
+                return {"ok": False, "error": "channel_not_found"}
+            flags = {"is_ext_shared": False, "is_shared": False, "is_org_shared": False,
+                     "is_pending_ext_shared": False}
+            if isinstance(self.shared_channels, dict):
+                flags.update(self.shared_channels.get(channel_id, {}))
+            elif channel_id in self.shared_channels:
+                flags.update(is_ext_shared=True, is_shared=True)
+            return {"ok": True, "channel": {"id": channel_id, "name": channel_id.lower(), "is_channel": True,
+                                            **flags}}
         if method == "users.info":
             user_id = str(args.get("user") or "")
             tz = self.user_zones.get(user_id, self.default_tz)
-            if tz is None:
+            admin, owner = user_id in self.admins, user_id in self.owners
+            if tz is None and not (admin or owner):
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": {"id": user_id, "name": user_id.lower(), "tz": tz}}
+            user = {"id": user_id, "name": user_id.lower(), "is_admin": admin or owner, "is_owner": owner}
+            return {"ok": True, "user": {**user, "tz": tz} if tz is not None else user}
         return {"ok": True}
 
 

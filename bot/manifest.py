@@ -17,6 +17,8 @@ BOT_SCOPES = [
     "channels:join",  # join a public internal channel the bot was not invited to (delivery)
     "channels:history",  # after a crash, confirm whether a post arrived before posting again
     "groups:history",  # the same, in private internal channels (the bot is invited there)
+    "channels:read",  # conversations.info: is a public channel shared with another organisation?
+    "groups:read",  # the same, for private channels
     "users:read",  # an owner's time zone: nudges and follow-ups come in their business hours
     "im:write",  # "Add to calendar": a direct message to whoever pressed it...
     "files:write",  # ...carrying the meeting's .ics file

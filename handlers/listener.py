@@ -33,6 +33,7 @@ from bot.parsing import payloads
 from bot.services import Actor, Surface
 from bot.services.outbox import QUEUED
 from bot.services.requests import first_time
+from bot.slack_users import users_info_in_request
 
 ALREADY_DONE = Message(text="This form was already submitted; it was done once.")
 ALREADY_RUN = Message(text="This command was already handled; it ran once.")
@@ -237,7 +238,8 @@ def listener(surface: RequestKind, *, audit_as: str | None = None,
                     if once and not first_time(session, who.team_id, once):
                         surface.repeated(ack, body)
                         return
-                    ctx = Context(session, who, settings, now=dt.datetime.now(dt.UTC))
+                    ctx = Context(session, who, settings, now=dt.datetime.now(dt.UTC),
+                                  channels=context.get("channel_guard"), ask_slack=users_info_in_request(settings))
                     call = Call(session, ctx, body, database, settings, client, afterwards,
                                 respond if respond.response_url else None)
                     answer = work(call)

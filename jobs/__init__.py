@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from jobs.common import JobResult
 from jobs.delay_followups import delay_followups
 from jobs.deliver import deliver
+from jobs.housekeeping import housekeeping
 from jobs.meeting_followups import meeting_followups
 from jobs.meeting_reminders import meeting_reminders
 from jobs.stale_nudges import stale_nudges
@@ -40,4 +41,6 @@ JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
             "after a meeting day with no meeting notes logged: one prompt to the owner"),
     JobSpec("weekly-digest", weekly_digest, lambda: IntervalTrigger(minutes=5),
             "Mondays from 09:00: every client's health to the managers channel"),
+    JobSpec("housekeeping", housekeeping, lambda: IntervalTrigger(hours=24),
+            "daily: prune remembered request ids after 24 h and sent outbox messages after the retention"),
 )}

@@ -1,6 +1,6 @@
-"""Asking Slack where the owners are (users.info), at most once a day each, for the jobs that post in
-their business hours. Slack slow, down or rate limiting: the run goes on with what is remembered (else
-the client's zone) and asks again next time."""
+"""Asking Slack where the owners are (users.info; their workspace roles are kept too), at most once a day
+each, for the jobs that post in their business hours. Slack slow, down or rate limiting: the run goes on
+with what is remembered (else the client's zone) and asks again next time."""
 
 from __future__ import annotations
 
@@ -29,16 +29,15 @@ def refresh_owner_zones(runtime: Runtime, team_id: str) -> int:
     for user_id in due[:MAX_LOOKUPS_PER_RUN]:
         try:
             user = runtime.slack.users_info(user=user_id).get("user")
-            tz = user.get("tz") if isinstance(user, dict) and isinstance(user.get("tz"), str) else None
         except SlackApiError as error:
             if error.response.get("error") not in GONE:
                 logger.warning("users.info for %s: %s; asking again next run", user_id, error.response.get("error"))
                 break  # rate limited or failing: the others can wait too
-            tz = None
+            user = None
         except (SlackClientError, OSError) as error:
             logger.warning("users.info: Slack did not answer (%s); asking again next run", error.__class__.__name__)
             break
         with runtime.database.transaction() as session:
-            people.remember_zone(session, team_id, user_id, tz, now)
+            people.remember_user(session, team_id, user_id, user, now)
         remembered += 1
     return remembered

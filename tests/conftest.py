@@ -117,6 +117,9 @@ def settings(database_url, slack) -> Settings:
         slack_api_url=slack.api_url,
         database_url=database_url,
         timezone="UTC",
+        # The tests act as U0ANA unless they say otherwise: a manager (RAPPORT_MANAGERS), so that archiving
+        # and changing owners and cadences are allowed. tests/test_roles.py checks who else may.
+        managers=frozenset({"U0ANA"}),
     )
 
 

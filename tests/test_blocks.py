@@ -307,11 +307,11 @@ def test_interaction_logged_shows_what_was_logged():
 
 
 def test_interaction_logged_escapes_summary_and_contact():
-    message = replies.interaction_logged(make_client(), make_interaction(summary=NASTY, contact_name="<@U0EVE>"),
-                                         TODAY)
+    interaction = make_interaction(summary=NASTY, contact_name="<@U0EVE> <!here>")
+    message = replies.interaction_logged(make_client(), interaction, TODAY)
     text = joined(message)
     assert f"> {NASTY_ESCAPED}" in text
-    assert "with &lt;@U0EVE&gt;" in text
+    assert "with <@U0EVE> &lt;!here&gt;" in text  # a mention renders (issue 11), a broadcast never
     assert_no_stray_slack_syntax(message.blocks)
 
 
@@ -823,8 +823,8 @@ def test_manifest_enables_app_home_and_its_event():
 
 
 def test_manifest_asks_for_the_fewest_scopes():
-    expected = ["commands", "chat:write", "channels:join", "channels:history", "groups:history", "users:read",
-                "im:write", "files:write"]
+    expected = ["commands", "chat:write", "channels:join", "channels:history", "groups:history", "channels:read",
+                "groups:read", "users:read", "im:write", "files:write"]
     assert build_manifest()["oauth_config"]["scopes"]["bot"] == expected
     assert expected == BOT_SCOPES
 

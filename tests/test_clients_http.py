@@ -426,7 +426,8 @@ def test_one_bad_option_writes_none_of_the_good_ones(portfolio, database):
 # --- client archive ----------------------------------------------------------------------------------------
 
 
-def test_archive_keeps_the_client_and_its_history(portfolio, database):
+def test_archive_keeps_the_client_and_its_history(portfolio, database, slack):
+    slack.admins.add("U0BOB")  # archiving is a manager's: a Slack workspace admin is one
     portfolio.command("log acme call Agreed the Q1 fill slots")
     response = portfolio.command("client archive acme", user="U0BOB")
     text = shown(response)
@@ -473,7 +474,8 @@ def test_archive_without_a_client_opens_the_form(portfolio, slack, database):
 # --- the audit trail ---------------------------------------------------------------------------------------
 
 
-def test_audit_events_for_add_set_archive_and_log(bot, database):
+def test_audit_events_for_add_set_archive_and_log(bot, database, slack):
+    slack.admins.update({"U0BOB", "U0DAVE"})  # cadence and archiving are managers': Slack admins are
     add(bot, f"Acme key:acme owner:{ANA}")
     bot.command("client set acme cadence:1w", user="U0BOB")
     bot.command("log acme email Sent the batch record", user="U0CAROL")

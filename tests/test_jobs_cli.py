@@ -110,7 +110,7 @@ def test_jobs_list_names_the_jobs(env, workdir):
     assert result.returncode == 0, result.stderr
     names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     assert names == ["deliver", "delay-followups", "stale-nudges", "meeting-reminders", "meeting-followups",
-                     "weekly-digest"]
+                     "weekly-digest", "housekeeping"]
     assert "Mondays from 09:00" in result.stdout
 
 
@@ -204,7 +204,8 @@ def test_an_unknown_job_exits_2_naming_the_jobs(env, workdir, slack):
     result = rapport("jobs", "run", "weekly-digets", env=env, cwd=workdir)
     assert result.returncode == 2
     assert "no job named 'weekly-digets'" in result.stderr
-    jobs = "deliver, delay-followups, stale-nudges, meeting-reminders, meeting-followups, weekly-digest"
+    jobs = ("deliver, delay-followups, stale-nudges, meeting-reminders, meeting-followups, weekly-digest, "
+            "housekeeping")
     assert jobs in result.stderr
     assert "Traceback" not in result.stderr
     assert slack.calls_to("chat.postMessage") == []

@@ -19,6 +19,7 @@ from tests.commands_support import (
     interactions,
     latest_weekday,
     mention,
+    mrkdwn_texts,
     opened_form,
     reply,
     shown,
@@ -221,7 +222,9 @@ def test_summary_markup_is_stored_as_typed_and_shown_escaped(acme, database):
     summary = "R&D says <!channel> and <!here> & <@U0EVIL> <http://x|y>"
     assert summary in text
     assert "with Jane <!everyone> & co" in text
-    assert_no_raw_markup(response, "<!channel>", "<!here>", "<!everyone>", "<@U0EVIL>", "<http", "R&D", " & ")
+    # A mention and a link render live (issue 11); broadcasts and the rest never.
+    assert any("&amp; <@U0EVIL> <http://x|y>" in text for text in mrkdwn_texts(reply(response)))
+    assert_no_raw_markup(response, "<!channel>", "<!here>", "<!everyone>", "R&D", " & ")
     [row] = interactions(database)
     assert row.summary == summary
     assert row.contact_name == "Jane <!everyone> & co"
@@ -229,7 +232,7 @@ def test_summary_markup_is_stored_as_typed_and_shown_escaped(acme, database):
     for command in ("status acme", "history acme"):
         response = acme.command(command)
         assert "R&D says <!channel>" in shown(response), command
-        assert_no_raw_markup(response, "<!channel>", "<!here>", "<@U0EVIL>", "<http", "R&D")
+        assert_no_raw_markup(response, "<!channel>", "<!here>", "R&D")
 
 
 def test_5000_character_summary_is_stored_whole_and_shown_within_block_kit_limits(acme, database):
@@ -401,7 +404,8 @@ def test_status_of_an_unknown_client_lists_candidates(portfolio, database):
 # --- history ----------------------------------------------------------------------------------------------
 
 
-def test_history_shows_who_what_when_and_how(acme):
+def test_history_shows_who_what_when_and_how(acme, slack):
+    slack.admins.add("U0BOB")  # a cadence is a manager's to change: a Slack admin is one
     acme.command("client set acme cadence:2w tz:Europe/Berlin", user="U0BOB")
     log(acme, "acme call Agreed the Q1 fill slots on:yesterday", user="U0CAROL")
     response = acme.command("history acme")

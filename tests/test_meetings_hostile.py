@@ -72,7 +72,8 @@ from tests.test_meetings_http import (
 NEW_YORK_MEETING = 'acme "NY sync" every:week on:wed at:23:00 tz:America/New_York'
 MANAGERS = "C0MANAGERS"
 # Raw markup: any of these in a mrkdwn text or a fallback would ping, or link, for real.
-LIVE = ("<!channel", "<!here", "<!subteam", "<@U1", "<http", "<#C1")
+# Broadcasts never render live; mentions of people and channels and http links do (issue 11).
+LIVE = ("<!channel", "<!here", "<!subteam")
 MARKUP = "<!channel> <!here> <!subteam^S1> <@U1> <http://evil.example|x> <#C1>"
 EVIL_TITLE = f"Review {MARKUP} \u202eweiver\u202c zw\u200bsp \U0001f389 & co"
 EVIL_NAME = f"Acme {MARKUP} \u200b\u202e"
@@ -106,7 +107,7 @@ def run_job(database_url, slack, workdir, monkeypatch) -> Callable[..., str]:
 
 
 def assert_nothing_live(payload: dict[str, Any], where: str) -> None:
-    """No raw mention, broadcast or link in any text Slack parses; and the markup is there, shown as text."""
+    """No live broadcast in any text Slack parses; and the markup is there, shown as text."""
     for text in mrkdwn_texts(payload):
         for fragment in LIVE:
             assert fragment not in text, f"{where}: {fragment!r} reached Slack live in {text!r}"

@@ -390,18 +390,18 @@ def test_a_title_with_markup_is_stored_whole_and_shown_escaped(acme, database):
     title = "Review <!channel> <@U123> & co"
     response = acme.command("meeting add " + typed(f'acme "{title}" every:week on:wed at:10:00'))
     assert f"*{title}*" in shown(response)
-    assert_no_raw_markup(response, "<!channel>", "<@U123>", "& co")
+    assert_no_raw_markup(response, "<!channel>", "& co")  # the mention renders as one (issue 11), not these
     assert meeting(database).title == title
 
     listed = acme.command("meeting list")
     assert f"*{title}*" in shown(listed)
-    assert_no_raw_markup(listed, "<!channel>", "<@U123>", "& co")
+    assert_no_raw_markup(listed, "<!channel>", "& co")
 
 
-def test_a_mention_picked_into_the_title_does_not_ping(acme, database):
+def test_a_mention_picked_into_the_title_shows_as_a_mention(acme, database):
     response = acme.command(f'meeting add acme "Review with {mention("U0BOB", "bob")}" every:week on:wed at:10:00')
-    assert "*Review with <@U0BOB|bob>*" in shown(response)
-    assert_no_raw_markup(response, "<@U0BOB")
+    assert "*Review with <@U0BOB>*" in shown(response)  # rendered as a mention (issue 11), its label dropped
+    assert_no_raw_markup(response, "<@U0BOB|")
     assert meeting(database).title == "Review with <@U0BOB|bob>"
 
 
@@ -470,7 +470,8 @@ def test_skipping_a_date_the_meeting_is_not_on_lists_its_next_dates(weekly, data
     assert counts(database) == before
 
 
-def test_cancelling_a_cancelled_meeting_says_when_and_by_whom(weekly, database):
+def test_cancelling_a_cancelled_meeting_says_when_and_by_whom(weekly, database, slack):
+    slack.admins.add("U0BOB")  # cancelling is the client's owner's or a manager's: a Slack admin is one
     assert "Cancelled meeting `#1` *Quarterly review*" in shown(weekly.command("meeting cancel #1", user="U0BOB"))
     row = meeting(database)
     assert row.cancelled_by == "U0BOB"
@@ -520,7 +521,8 @@ def test_list_when_every_meeting_was_cancelled_is_empty(weekly):
     assert "No meetings planned" in shown(weekly.command("meeting list"))
 
 
-def test_cancel_keeps_the_meeting_and_records_who(weekly, database):
+def test_cancel_keeps_the_meeting_and_records_who(weekly, database, slack):
+    slack.admins.add("U0BOB")  # cancelling is the client's owner's or a manager's: a Slack admin is one
     response = weekly.command("meeting cancel #1", user="U0BOB")
     assert "Cancelled meeting `#1` *Quarterly review* with *Acme Biologics* (`acme`)." in shown(response)
     row = meeting(database)

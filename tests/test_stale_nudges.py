@@ -384,6 +384,7 @@ def test_log_contact_opens_the_log_form_for_that_client_and_the_logged_call_ends
 
 
 def test_the_snooze_menu_snoozes_once_and_replaces_the_nudge(database, jobs, slack, bot):
+    slack.admins.add("U0BEN")  # snoozing is the owner's or a manager's: a Slack admin is one
     client_id = seed(database, contacts=((dt.date(2026, 9, 1), "call"),))
     jobs(now_ny())
     [nudge] = nudges(slack)

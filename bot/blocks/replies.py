@@ -137,7 +137,7 @@ def interaction_logged(client: Client, interaction: Interaction, today: dt.date)
     hints = []
     if interaction.next_contact_on:
         hints.append(f"Next contact planned {t.day(interaction.next_contact_on)}")
-    if len(t.escape(interaction.summary)) > 2500:
+    if len(t.render(interaction.summary)) > 2500:  # as `user_text` measures it before clipping
         hints.append(f"Summary stored whole ({len(interaction.summary):,} characters); shown clipped.")
     blocks = [section("\n".join(lines))]
     if hints:
@@ -199,6 +199,17 @@ def portfolio(rows: list[PortfolioRow], *, title: str, empty: str) -> Message:
     return Message(text=f"{title}: {counted}", blocks=blocks)
 
 
+EDIT_LABELS = {"item": "item", "project": "project", "old_date": "planned date", "new_date": "new date",
+               "reason": "cause"}
+
+
+def edit_line(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """What an edit changed, old → new, each field on its own: the previous version stays readable."""
+    changes = [f"{EDIT_LABELS.get(k, FIELD_LABELS.get(k, k))} {field_value(k, before.get(k))} → "
+               f"{field_value(k, after.get(k))}" for k in after if k != "edit_reason"]
+    return "; ".join(changes) or "nothing"
+
+
 def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
     when = event.occurred_at.astimezone(zone)
     by = f"{when:%Y-%m-%d %H:%M} {when.tzname()} · {t.user(event.actor_user_id)} · _{event.surface.replace('_', ' ')}_"
@@ -212,7 +223,11 @@ def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
         what = f"snoozed the contact reminders until {until}" if until else "ended the snooze of the contact reminders"
     elif event.action == "interaction.log":
         what = (f"logged {with_article(str(after.get('kind')))} on {after.get('occurred_on')}: "
-                f"{t.user_text(after.get('summary', ''), 200)}")
+                f"{t.user_text(after.get('summary', ''), 200)} (#i{event.entity_id})")
+    elif event.action in ("change.edit", "interaction.edit"):
+        record = f"schedule change #{event.entity_id}" if event.action == "change.edit" else f"#i{event.entity_id}"
+        what = (f"edited {record}: {edit_line(before, after)}; why: "
+                f"{t.user_text(str(after.get('edit_reason', '')), 300)}")
     elif event.action == "change.record":
         what = (f"recorded schedule change #{event.entity_id}: {t.user_text(after.get('item', ''), 200)} "
                 f"{after.get('old_date') or '?'} → {after.get('new_date')}; reason: "

@@ -16,16 +16,81 @@ def escape(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """At most `limit` characters, ending in "…" if cut, never in the middle of an `&amp;`."""
+    """At most `limit` characters, ending in "…" if cut, never in the middle of an `&amp;` or of a
+    rendered `<@U123>` / `<https://…|label>` (the only raw `<` left in escaped text)."""
     if len(text) <= limit:
         return text
-    cut = _PARTIAL_ENTITY.sub("", text[: limit - 1])
+    cut = _PARTIAL_ENTITY.sub("", _PARTIAL_ENTITY.sub("", _PARTIAL_MARKUP.sub("", text[: limit - 1])))
     return cut + "…"
 
 
+# What Slack sends in command text (after `unescape_slack`) and what may render live from user text:
+# a person, a channel, a http(s)/mailto link. Broadcasts (`<!channel>`, `<!here>`, `<!subteam^…>`, any
+# `<!…>`) and everything else are escaped, so they show as the literal text the user typed.
+_PARTIAL_MARKUP = re.compile(r"<[^<>]*$")
+_MARKUP = re.compile(r"<([^<>]*)>")
+_USER_MENTION = re.compile(r"@([UW][A-Z0-9]{1,31})(?:\|[^|]*)?")
+_CHANNEL_MENTION = re.compile(r"#([CG][A-Z0-9]{1,31})(?:\|[^|]*)?")
+_LINK = re.compile(r"((?:https?://|mailto:)[^\s|]+)(?:\|([^|]*))?", re.IGNORECASE)
+# A label that names a place: a scheme, "www.", or a dotted host name with a letters-only last part.
+_LABEL_HOST = re.compile(r"(?:[a-z][a-z0-9+.-]*://|mailto:|www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?![a-z0-9-])",
+                         re.IGNORECASE)
+_TARGET_HOST = re.compile(r"^(?:https?://(?:[^@/?#]*@)?|mailto:[^@]*@)([^/:?#]+)", re.IGNORECASE)
+_FILE_LIKE = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|csv|txt|png|jpe?g|gif|zip|msg|eml)$", re.IGNORECASE)
+
+
+def _host(text: str) -> str:
+    host = text.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def _label_misleads(label: str, target: str) -> bool:
+    """True if the label names a URL or domain other than the link's real target."""
+    found = _TARGET_HOST.match(target)
+    target_host = _host(found.group(1)) if found else ""
+    for match in _LABEL_HOST.finditer(label):
+        named = match.group(0)
+        if not ("://" in named or named.lower().startswith(("www.", "mailto:"))) and _FILE_LIKE.search(named):
+            continue  # "spec.pdf" is a file's name, not a domain
+        host = _host(match.group(1))
+        if host != target_host and not target_host.endswith("." + host):
+            return True
+    return False
+
+
+def _markup(inner: str) -> str | None:
+    """A `<…>` from user text rendered for Slack, or None if it must show as literal text."""
+    if found := _USER_MENTION.fullmatch(inner):
+        return f"<@{found.group(1)}>"
+    if found := _CHANNEL_MENTION.fullmatch(inner):
+        return f"<#{found.group(1)}>"
+    if found := _LINK.fullmatch(inner):
+        target, label = escape(found.group(1)), (found.group(2) or "").strip()
+        if not label or _label_misleads(label, found.group(1)):
+            return f"<{target}>"  # Slack shows the real target as the link's text
+        return f"<{target}|{escape(label)}>"
+    return None  # a broadcast (`<!channel>`, `<!subteam^…>`), a stray `<b>`: shown as typed
+
+
+def render(text: str) -> str:
+    """User text for mrkdwn: mentions of people and channels and http(s)/mailto links live, everything
+    else (broadcasts, `&`, stray `<` and `>`) escaped. Expects text as stored (Slack's escaping undone)."""
+    out: list[str] = []
+    position = 0
+    for match in _MARKUP.finditer(text):
+        rendered = _markup(match.group(1))
+        if rendered is None:
+            continue
+        out.append(escape(text[position:match.start()]))
+        out.append(rendered)
+        position = match.end()
+    out.append(escape(text[position:]))
+    return "".join(out)
+
+
 def user_text(text: str, limit: int) -> str:
-    """User-typed text, escaped and clipped for display."""
-    return clip(escape(text), limit)
+    """User-typed text rendered for display (see `render`) and clipped."""
+    return clip(render(text), limit)
 
 
 def plain(text: str, limit: int) -> str:

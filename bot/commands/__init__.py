@@ -17,6 +17,7 @@ FEATURES = tuple(import_module(f"bot.commands.{name}") for name in (
     "meetings",
     "status",
     "history",
+    "edits",
     "snooze",
     "whoami",
 ))

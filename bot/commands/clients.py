@@ -16,6 +16,7 @@ from bot.parsing.dates import parse_cadence, parse_country, parse_timezone
 from bot.parsing.grammar import joined, optional, split_options
 from bot.parsing.tokens import Token, parse_channel, parse_user
 from bot.services import clients as client_service
+from bot.services.roles import Rule, rule_for_client_changes
 
 TOPIC = HelpTopic("client", "Clients", (
     "A client is named by its key, its name, or the start of either (`acme`, `\"Acme Bio\"`).",
@@ -58,6 +59,7 @@ def parse_client_add(tokens: list[Token]) -> ClientAdd:
 
 
 def add_client(command: ClientAdd, ctx: Context) -> Message:
+    ctx.require_internal(command.channel, field="channel", what="the client's internal channel")
     client = client_service.add_client(
         ctx.session, ctx.actor, command.name, key=command.key, owner_user_id=command.owner,
         internal_channel_id=command.channel, cadence_days=command.cadence_days, timezone=command.timezone,
@@ -151,8 +153,16 @@ def parse_client_set(tokens: list[Token]) -> ClientSet:
     return ClientSet(client=client, changes=changes)
 
 
+_OPTION_OF = {"owner_user_id": "owner", "internal_channel_id": "channel", "shared_channel_id": "shared",
+              "cadence_days": "cadence", "timezone": "tz", "country": "country"}
+
+
 def set_client(command: ClientSet, ctx: Context) -> Message:
     client = ctx.client(command.client)
+    names = ", ".join(f"`{_OPTION_OF.get(name, name)}`" for name in command.changes)
+    ctx.authorize(rule_for_client_changes(command.changes), client, f"change {client.name}'s {names}")
+    ctx.require_internal(command.changes.get("internal_channel_id"), field="channel",  # type: ignore[arg-type]
+                         what=f"{client.name}'s internal channel")
     changed = client_service.update_client(ctx.session, ctx.actor, client, command.changes)
     return replies.client_updated(client, changed)
 
@@ -209,6 +219,7 @@ class ClientArchive:
 
 def archive_client(command: ClientArchive, ctx: Context) -> Message:
     client = ctx.client(command.client)
+    ctx.authorize(Rule.MANAGERS, client, f"archive {client.name}")
     return replies.client_archived(client_service.archive_client(ctx.session, ctx.actor, client))
 
 

@@ -33,6 +33,7 @@ from bot.services.recurrence import (
     nth_weekday_of,
     occurrences,
 )
+from bot.services.roles import Rule
 
 TOPIC = HelpTopic("meeting", "Meetings", (
     "Regular client meetings, each in its own time zone (`tz:`, else the client's, else the workspace's): "
@@ -216,6 +217,7 @@ def first_date(command: MeetingAdd, zone: ZoneInfo, now: dt.datetime) -> tuple[d
 
 def add_meeting(command: MeetingAdd, ctx: Context) -> Message:
     client = ctx.client(command.client)
+    ctx.require_internal(command.channel, field="channel", what="a meeting's channel")
     zone_name = command.tz or client.timezone or ctx.default_zone.key
     zone = ZoneInfo(zone_name)
     starts_on, nth = first_date(command, zone, ctx.now)
@@ -374,6 +376,7 @@ def parse_cancel(tokens: list[Token]) -> MeetingCancel:
 
 def cancel(command: MeetingCancel, ctx: Context) -> Message:
     meeting, client = _meeting_and_client(ctx, command.meeting_id)
+    ctx.authorize(Rule.OWNER, client, f"cancel {client.name}'s meetings")
     withdrawn = meeting_service.cancel_meeting(ctx.session, ctx.actor, meeting)
     return meeting_blocks.meeting_cancelled(meeting, client, withdrawn)
 

@@ -24,6 +24,7 @@ from bot.parsing.grammar import joined
 from bot.parsing.tokens import Token
 from bot.services import calendars as calendar_service
 from bot.services import clients as client_service
+from bot.services.roles import Rule
 
 OFF = "off"
 MAX_SNOOZE = dt.timedelta(weeks=13)
@@ -59,7 +60,9 @@ def parse_snooze(tokens: list[Token]) -> Snooze:
 
 
 def snooze_client(ctx: Context, client: Client, days: int | None) -> tuple[dt.date | None, bool]:
-    """Snooze for `days` from today (the reader's), or end it; and whether anything changed."""
+    """Snooze for `days` from today (the reader's), or end it; and whether anything changed. The client's
+    owner or a manager only."""
+    ctx.authorize(Rule.OWNER, client, f"snooze the nudges about {client.name}")
     until = None
     if days is not None:
         until = calendar_service.calendar(ctx.session, client, ctx.settings).today(ctx.now) + dt.timedelta(days=days)

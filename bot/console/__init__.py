@@ -65,6 +65,7 @@ class Console:
         self.channel_id = render.local_id("C", CHANNEL)
         # Everyone in the console is in the workspace's zone.
         self.slack = LocalSlack(team_id=TEAM_ID, default_tz=settings.timezone).start()
+        self.slack.owners.add(self.user_id)  # the console's user owns its own local workspace: a manager
         self.secret = secrets.token_hex(16)
         self.settings = settings.with_overrides(
             slack_bot_token="xoxb-rapport-console", slack_signing_secret=self.secret,

@@ -117,7 +117,8 @@ class AuditEvent(Base):
     """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_client", "team_id", "client_id", "occurred_at"),)
+    __table_args__ = (Index("ix_audit_events_client", "team_id", "client_id", "occurred_at"),
+                      Index("ix_audit_events_team_chain", "team_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -130,6 +131,9 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None]
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     surface: Mapped[str] = mapped_column(String(32))
+    # The hash chain of the workspace's events (bot/services/audit.py): NULL prev_hash for the first.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxStatus(StrEnum):

@@ -40,9 +40,10 @@ PROFILES = {profile.name: profile for profile in (REQUESTS, JOBS)}
 
 
 def make_engine(url: str, profile: Profile = REQUESTS) -> Engine:
+    # hide_parameters: SQL errors and echo never show bound values (user text, ids) in logs or exceptions.
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(url, pool_pre_ping=True, pool_timeout=profile.pool_timeout,
+        engine = create_engine(url, pool_pre_ping=True, pool_timeout=profile.pool_timeout, hide_parameters=True,
                                connect_args={"connect_timeout": profile.connect_timeout})
         statement_ms, lock_ms = int(profile.statement_timeout * 1000), int(profile.lock_timeout * 1000)
 
@@ -56,8 +57,9 @@ def make_engine(url: str, profile: Profile = REQUESTS) -> Engine:
 
         return engine
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_timeout=profile.pool_timeout)
-    engine = create_engine(url, pool_timeout=profile.pool_timeout, connect_args={"timeout": profile.busy_timeout})
+        return create_engine(url, pool_pre_ping=True, pool_timeout=profile.pool_timeout, hide_parameters=True)
+    engine = create_engine(url, pool_timeout=profile.pool_timeout, hide_parameters=True,
+                           connect_args={"timeout": profile.busy_timeout})
     busy_ms = int(profile.busy_timeout * 1000)
 
     @event.listens_for(engine, "connect")

@@ -1,7 +1,9 @@
-"""What Slack says about the people Rapport writes to (their time zone), kept for a day.
+"""What Slack says about the people Rapport writes to (their time zone, and whether they are a workspace
+admin or owner: managers by right), kept for a day.
 
 Jobs ask Slack (users.info) about those whose entry is missing or older than REFRESH_AFTER and remember
-the answer here; everything else (health, business hours) reads only this table, never Slack."""
+the answer here; everything else (health, business hours) reads only this table, never Slack. The roles
+check (bot/services/roles.py) reads it too, and asks Slack itself only about someone not known here."""
 
 from __future__ import annotations
 
@@ -29,13 +31,32 @@ def usable_zone(tz: object) -> ZoneInfo | None:
         return None
 
 
-def remember_zone(session: Session, team_id: str, user_id: str, tz: str | None, now: dt.datetime) -> None:
-    """Keep what Slack said about the user's zone (None: it said nothing usable)."""
+def remember_zone(session: Session, team_id: str, user_id: str, tz: str | None, now: dt.datetime, *,
+                  is_admin: bool | None = None, is_owner: bool | None = None) -> None:
+    """Keep what Slack said about the user's zone (None: it said nothing usable) and workspace roles."""
     tz = tz if usable_zone(tz) is not None else None
+    known = {"tz": tz, "is_admin": is_admin, "is_owner": is_owner, "fetched_at": now}
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
-    statement = insert(SlackUser).values(team_id=team_id, user_id=user_id, tz=tz, fetched_at=now)
-    session.execute(statement.on_conflict_do_update(index_elements=["team_id", "user_id"],
-                                                    set_={"tz": tz, "fetched_at": now}))
+    statement = insert(SlackUser).values(team_id=team_id, user_id=user_id, **known)
+    session.execute(statement.on_conflict_do_update(index_elements=["team_id", "user_id"], set_=known))
+
+
+def remember_user(session: Session, team_id: str, user_id: str, user: object, now: dt.datetime) -> None:
+    """Keep users.info's `user` (None or anything not a user: Slack will not tell; not an admin, no zone)."""
+    user = user if isinstance(user, dict) else {}
+    tz = user.get("tz") if isinstance(user.get("tz"), str) else None
+    remember_zone(session, team_id, user_id, tz, now, is_admin=user.get("is_admin") is True,
+                  is_owner=user.get("is_owner") is True)
+
+
+def workspace_admin(session: Session, team_id: str, user_id: str, now: dt.datetime) -> bool | None:
+    """Whether Slack said (in the last REFRESH_AFTER) the user is a workspace admin or owner; None: not known."""
+    row = session.execute(select(SlackUser.is_admin, SlackUser.is_owner).where(
+        SlackUser.team_id == team_id, SlackUser.user_id == user_id, SlackUser.fetched_at > now - REFRESH_AFTER,
+    )).first()
+    if row is None or (row.is_admin is None and row.is_owner is None):
+        return None
+    return bool(row.is_admin or row.is_owner)
 
 
 def zones(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, ZoneInfo]:
