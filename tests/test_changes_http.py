@@ -185,7 +185,8 @@ def test_the_change_is_announced_at_once_in_the_internal_channel(acme, slack):
     assert "moved" not in text  # first time this item moves
     assert "Schedule change #1 for Acme Biologics GmbH: Lot 42 fill to 2027-03-10" in message["text"]
 
-    told, draft = buttons(message)
+    told, draft, edit_button = buttons(message)
+    assert (edit_button["action_id"], edit_button["value"]) == ("record_edit", f"#{told['value']}")
     assert (told["action_id"], told["value"], told["text"]["text"]) == ("change_told", "1", "Mark client told")
     assert (draft["action_id"], draft["value"], draft["text"]["text"]) == (
         "change_draft", "1", "Draft message to client")
@@ -556,7 +557,7 @@ def test_submitting_the_delay_form_records_and_announces(acme, database, slack):
     assert (event.surface, event.actor_user_id) == ("modal", "U0BOB")
     [message] = posts(slack, "C0ACMEINT")
     assert "Logged by <@U0BOB>" in posted_text(message) and "<@U0ANA>, please tell the client" in posted_text(message)
-    assert [b["action_id"] for b in buttons(message)] == ["change_told", "change_draft"]
+    assert [b["action_id"] for b in buttons(message)] == ["change_told", "change_draft", "record_edit"]
 
 
 def test_the_delay_form_without_from_uses_the_last_recorded_date(acme, database, slack):

@@ -367,7 +367,7 @@ def test_announcement_has_both_buttons_with_the_change_id_and_mentions_the_owner
     assert "<@U0ANA>" in text  # the owner is asked to tell the client
     assert "<@U0BO>" in text  # who logged it
     assert [(b["action_id"], b["value"]) for b in buttons(message)] == [
-        (ActionId.MARK_TOLD, "7"), (ActionId.DRAFT, "7")]
+        (ActionId.MARK_TOLD, "7"), (ActionId.DRAFT, "7"), (ActionId.EDIT_RECORD, "#7")]
     assert "moved" not in text  # no history line the first time
     assert message.text.startswith("Schedule change #7 for Acme Biologics")
 

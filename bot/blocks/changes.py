@@ -18,12 +18,18 @@ from bot.services.changes import SlipHistory
 DRAFT_INPUT_LIMIT = 3000
 
 
-def tell_buttons(change: ScheduleChange, block_id: str) -> dict[str, Any]:
-    """The buttons "Mark client told" and "Draft message to client", on whatever asks to tell the client."""
+def tell_buttons(change: ScheduleChange, block_id: str, *, editable: bool = False) -> dict[str, Any]:
+    """The buttons "Mark client told" and "Draft message to client", on whatever asks to tell the client (and
+    "Edit", on the announcement itself)."""
     return ActionsBlock(block_id=block_id, elements=[
         ButtonElement(text="Mark client told", action_id=ActionId.MARK_TOLD, value=str(change.id), style="primary"),
         ButtonElement(text="Draft message to client", action_id=ActionId.DRAFT, value=str(change.id)),
+        *([edit_button(change)] if editable else []),
     ]).to_dict()
+
+
+def edit_button(change: ScheduleChange) -> ButtonElement:
+    return ButtonElement(text="Edit", action_id=ActionId.EDIT_RECORD, value=f"#{change.id}")
 
 
 def slip_text(days: int | None) -> str:
@@ -71,9 +77,9 @@ def announcement(change: ScheduleChange, client: Client, history: SlipHistory) -
     if repeated:
         blocks.append(context(repeated))
     if change.told_at is None:
-        blocks.append(tell_buttons(change, f"change:{change.id}"))
+        blocks.append(tell_buttons(change, f"change:{change.id}", editable=True))
     else:
-        blocks.append(context(told_text(change)))
+        blocks.append(context(told_text(change)))  # told: `/cmo edit #<id>` still corrects it
     fallback = f"Schedule change #{change.id} for {client.name}: {change.item} to {change.new_date:%Y-%m-%d}"
     return Message(text=fallback, blocks=blocks)
 

@@ -16,6 +16,7 @@ class ActionId(StrEnum):
     SNOOZE = "client_snooze"  # on a stale-contact nudge: no more nudges for a while
     ADD_TO_CALENDAR = "meeting_calendar"  # on a meeting: its .ics file, sent to whoever pressed it
     LOG_NOTES = "meeting_log_notes"  # after a meeting: the log form, filled with the meeting
+    EDIT_RECORD = "record_edit"  # on a schedule change: the edit form for it (value: "#12")
 
 
 class CallbackId(StrEnum):

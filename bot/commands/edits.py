@@ -7,14 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.models.blocks import Option, StaticSelectElement
+
 from bot.blocks import Message
 from bot.blocks import text as t
+from bot.blocks.forms import field, modal, text_field
+from bot.blocks.ids import ActionId
 from bot.blocks.layout import context, section
 from bot.blocks.replies import edit_line
 from bot.commands.context import Context
-from bot.commands.registry import HelpTopic, Subcommand
+from bot.commands.registry import Form, FormRequest, FormValues, HelpTopic, Subcommand
 from bot.db.models import Client
 from bot.errors import UserError
+from bot.parsing import fields
 from bot.parsing.dates import parse_date
 from bot.parsing.grammar import parse_record_id, split_options
 from bot.parsing.tokens import Token
@@ -54,7 +59,13 @@ def parse_edit(tokens: list[Token]) -> Edit:
     if len(words) != 1:
         raise UserError("Say which record to edit: a schedule change by its id, like `#12`, or an interaction "
                         "like `#i12`.", field="record")
-    reference = words[0].value.strip()
+    return build_edit(words[0].value, options)
+
+
+def build_edit(reference: str, options: dict[str, str]) -> Edit:
+    """The edit of the record `reference` (`#12`, `#i7`) with these `field: value` options and `reason`."""
+    options = dict(options)
+    reference = reference.strip()
     bare = reference.removeprefix("#")
     if bare[:1].lower() == "i":
         kind, allowed = "interaction", INTERACTION_FIELDS
@@ -120,6 +131,42 @@ def run_edit(command: Edit, ctx: Context) -> Message:
     ])
 
 
-EDIT = Subcommand(name="edit", usage=USAGE, command=Edit, parse=parse_edit, run=run_edit, topic=TOPIC.key)
+FIELD_CHOICES = (("to", "Schedule change: new date"), ("from", "Schedule change: planned date"),
+                 ("item", "Schedule change: item"), ("project", "Schedule change: project"),
+                 ("cause", "Schedule change: its reason"), ("summary", "Interaction: summary"),
+                 ("kind", "Interaction: kind"), ("on", "Interaction: date"), ("with", "Interaction: with"),
+                 ("next", "Interaction: next contact"))
+
+
+def edit_modal(ctx: Context, request: FormRequest) -> dict[str, Any]:
+    options = [Option(value=value, text=label) for value, label in FIELD_CHOICES]
+    return modal("edit", title="Edit a record", submit="Edit", metadata=request.metadata, blocks=[
+        text_field("record", "Record", optional=False, initial=request.record, max_length=20,
+                   placeholder="#12 (a schedule change) or #i7 (an interaction)"),
+        field("field", "What to change", StaticSelectElement(action_id=ActionId.VALUE, options=options,
+                                                            placeholder="Choose")),
+        text_field("value", "New value", optional=False, multiline=True, max_length=3000,
+                   hint="Dates as 2026-12-08, tomorrow, fri or +3d; none clears an optional field."),
+        text_field("reason", "Why (required)", optional=False, multiline=True, max_length=2000,
+                   placeholder="The previous version is kept, with this reason."),
+    ])
+
+
+def read_edit(values: FormValues) -> Edit:
+    chosen = fields.required_field(values, "field", "Choose what to change.")
+    if chosen not in dict(FIELD_CHOICES):
+        raise UserError("Choose what to change from the list.", field="field")
+    options = {chosen: fields.required_field(values, "value", "Give the new value."),
+               "reason": fields.required_field(values, "reason", "A reason is required.")}
+    try:
+        return build_edit(fields.required_field(values, "record", "Say which record: #12 or #i7."), options)
+    except UserError as error:  # a field's error belongs under the one input that holds the value
+        if error.field not in ("record", "reason"):
+            raise UserError(error.message, field="field" if error.field == "field" else "value") from None
+        raise
+
+
+EDIT = Subcommand(name="edit", usage=USAGE, command=Edit, parse=parse_edit, run=run_edit, topic=TOPIC.key,
+                  form=Form(open=edit_modal, read=read_edit, title="Edit a record", needs_clients=True))
 SUBCOMMANDS = (EDIT,)
 TOPICS = (TOPIC,)

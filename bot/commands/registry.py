@@ -40,6 +40,7 @@ class FormRequest:
     client_id: int | None = None  # the client it is about (a button on a message about that client)
     kind: str | None = None  # the kind of interaction to start from ("meeting", after a meeting)
     on: dt.date | None = None  # the date to start from
+    record: str | None = None  # the record it is about, as commands name it ("#12", "#i7")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from bot.errors import UserError
 from bot.parsing import payloads
 from bot.parsing.grammar import MAX_RECORD_ID
 from bot.services import calendar_file
+from bot.services import changes as change_service
 from bot.services import clients as client_service
 from bot.services import meetings as meeting_service
 from bot.services.changes import slip_history
@@ -39,6 +40,7 @@ def register(app: App) -> None:
     app.action(ActionId.SNOOZE)(snooze_from_nudge)
     app.action(ActionId.ADD_TO_CALENDAR)(add_to_calendar)
     app.action(ActionId.LOG_NOTES)(log_notes)
+    app.action(ActionId.EDIT_RECORD)(edit_record)
 
 
 def _action(call: Call) -> dict[str, Any]:
@@ -140,3 +142,12 @@ def log_notes(call: Call) -> OpenForm:
     request = FormRequest({"channel_id": channel_id}, channel_id=channel_id, client_id=meeting.client_id,
                           summary=notes_summary(meeting, day), kind="meeting", on=day)
     return OpenForm(REGISTRY.open_form("log", call.ctx, request), usage=REGISTRY.usage("log"))
+
+
+@listener(BUTTON, writes=False)
+def edit_record(call: Call) -> OpenForm:
+    """The edit form, for the schedule change the button is on."""
+    change = change_service.get_change(call.session, call.ctx.actor.team_id,
+                                       parse_change_id(_pressed_value(call)))
+    request = FormRequest({}, record=f"#{change.id}")
+    return OpenForm(REGISTRY.open_form("edit", call.ctx, request), usage=REGISTRY.usage("edit"))
