@@ -146,6 +146,12 @@ def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
     from bot.scheduler import SchedulerConflict, run_scheduler
 
+    # A shared managers channel stops it as it stops `rapport run`; if Slack can't say now, it goes on (the
+    # scheduler must outlive Slack's outages; delivery asks again before every post there).
+    refusal = _managers_channel_refusal(settings, unknown_refused=False)
+    if refusal:
+        print(f"rapport scheduler: {refusal}", file=sys.stderr)
+        return 1
     database = Database.for_jobs(settings.database_url)
     database.upgrade()
     stop = threading.Event()
@@ -244,8 +250,9 @@ def _console(settings: Settings, args: argparse.Namespace) -> int:
     return console.run(settings, demo=args.demo, user=args.user)
 
 
-def _managers_channel_refusal(settings: Settings) -> str | None:
-    """Why RAPPORT_MANAGERS_CHANNEL can't be used (shared with another organisation, or Slack can't say)."""
+def _managers_channel_refusal(settings: Settings, *, unknown_refused: bool = True) -> str | None:
+    """Why RAPPORT_MANAGERS_CHANNEL can't be used (shared with another organisation, or, with `unknown_refused`,
+    Slack can't say)."""
     if not settings.managers_channel:
         return None
     from bot.channels import ChannelGuard
@@ -254,7 +261,7 @@ def _managers_channel_refusal(settings: Settings) -> str | None:
     if verdict.shared:
         return (f"RAPPORT_MANAGERS_CHANNEL {settings.managers_channel} is {verdict.reason}. Escalations and "
                 "digests are internal: set it to a channel only your own team is in.")
-    if verdict.shared is None:
+    if verdict.shared is None and unknown_refused:
         return (f"could not ask Slack whether RAPPORT_MANAGERS_CHANNEL {settings.managers_channel} is shared "
                 f"with another organisation ({verdict.reason}); invite the bot to it and check the scopes "
                 "channels:read and groups:read.")

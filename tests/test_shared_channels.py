@@ -138,6 +138,27 @@ def test_rapport_run_stops_when_the_managers_channel_is_shared(tmp_path, workdir
     assert "Traceback" not in result.stderr
 
 
+def test_rapport_scheduler_stops_too_but_goes_on_when_slack_cannot_say(tmp_path, workdir, slack):
+    slack.shared_channels = {"C0MGRSEXT": {"is_ext_shared": True}}
+    env = env_for_subprocess("sqlite:///" + str(tmp_path / "run.db"), slack, SLACK_BOT_TOKEN="xoxb-test-token",
+                             RAPPORT_MANAGERS_CHANNEL="C0MGRSEXT")
+    result = subprocess.run([*rapport_command(), "scheduler"], capture_output=True, text=True, env=env, cwd=workdir,
+                            timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "RAPPORT_MANAGERS_CHANNEL C0MGRSEXT is shared with another organisation" in result.stderr
+
+    slack.fail("conversations.info", times=5, status=500)
+    env["RAPPORT_MANAGERS_CHANNEL"] = "C0MANAGERS"
+    process = subprocess.Popen([*rapport_command(), "scheduler"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=workdir)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):  # still running: Slack being down does not stop it
+            process.wait(timeout=4)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 # -- part 1: at delivery -----------------------------------------------------------------------------------
 
 def test_a_channel_that_became_shared_gets_nothing_and_the_managers_are_told(database, slack):
