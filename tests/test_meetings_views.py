@@ -141,3 +141,15 @@ def test_the_demo_portfolio_has_meetings_and_a_reminder_brings_the_brief(tmp_pat
     assert re.search(r"starts in \d+ hours", reminder)
     assert "Schedule changes" in reminder and "not told to the client yet" in reminder
     assert "Latest contact" in reminder and "stability protocol" in reminder
+
+
+def test_history_tells_what_was_done_to_a_meeting(bot, database):
+    first = next_weekday(2, after=dt.datetime.now(BERLIN).date())
+    meeting_id = weekly(database, key="acme", title="Fill plan <review>", first=first)
+    assert "Skipped" in bot.command(f"meeting skip #{meeting_id} {first}").text
+    assert "Cancelled" in bot.command(f"meeting cancel #{meeting_id}").text
+    text = shown(bot.command("history acme"))
+    assert f"planned meeting #{meeting_id} *Fill plan <review>*: every week from {first} at 10:00 Europe/Berlin" in text
+    assert f"skipped meeting #{meeting_id} of {first}" in text
+    assert f"cancelled meeting #{meeting_id}" in text
+    assert "meeting.add" not in text

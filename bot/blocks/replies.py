@@ -239,6 +239,17 @@ def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
         changes = [f"{FIELD_LABELS.get(k, k)} {field_value(k, before.get(k))} → {field_value(k, after.get(k))}"
                    for k in after if before.get(k) != after.get(k)]
         what = "changed " + ("; ".join(changes) or "nothing")
+    elif event.action == "meeting.add":
+        what = (f"planned meeting #{event.entity_id} *{t.user_text(after.get('title', ''), 200)}*: every "
+                f"{t.escape(str(after.get('every')))} from {after.get('starts_on')} at {str(after.get('at'))[:5]} "
+                f"{t.escape(str(after.get('timezone')))}")
+    elif event.action == "meeting.cancel":
+        what = f"cancelled meeting #{event.entity_id}"
+    elif event.action == "meeting.skip":
+        what = f"skipped meeting #{event.entity_id} of {after.get('occurrence_on')}"
+    elif event.action == "meeting.move":
+        what = (f"moved meeting #{event.entity_id} of {after.get('occurrence_on')} from "
+                f"{str(before.get('starts_at'))[:16]} to {str(after.get('starts_at'))[:16]} UTC")
     else:
         what = t.escape(event.action)
     return f"• {by}\n    {what}"
