@@ -3,6 +3,8 @@ Slack Web API on loopback, and the bot's real HTTP endpoint driven with signed r
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import uuid
@@ -142,6 +144,23 @@ def workdir(tmp_path) -> Path:
     path = tmp_path / "work"
     path.mkdir()
     return path
+
+
+def rapport_in_process(monkeypatch, workdir: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    """`rapport <args>` run in this process (weeks of job runs simulated quickly) with exactly `env` for its
+    SLACK_/RAPPORT_/DATABASE_ settings and `workdir` as its directory: its exit code and what it printed."""
+    from bot.cli import main
+
+    with monkeypatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith(("SLACK_", "RAPPORT_", "DATABASE_"))]:
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.chdir(workdir)
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            code = main(list(args))
+    return code, output.getvalue()
 
 
 def env_for_subprocess(database_url: str, slack: LocalSlack | None = None, **extra: str) -> dict[str, str]:

@@ -11,10 +11,7 @@ Every simulated moment is in 2027 (Berlin changes its clocks on 2027-03-28 and 2
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
-import os
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.cli import main
 from bot.db.models import Client, Frequency, Meeting, OutboxMessage, OutboxStatus, ScheduleChange
 from bot.services import Actor
 from bot.services.changes import mark_told, record_change
@@ -30,7 +26,7 @@ from bot.services.clients import add_client
 from bot.services.interactions import log_interaction
 from bot.services.meetings import add_meeting, cancel_meeting, move_occurrence, skip_occurrence
 from tests.commands_support import assert_within_block_kit_limits, shown
-from tests.conftest import env_for_subprocess
+from tests.conftest import env_for_subprocess, rapport_in_process
 from tests.slackhttp import message_text
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
@@ -60,18 +56,11 @@ def jobs(database_url, slack, workdir, monkeypatch):
                              RAPPORT_TIMEZONE="Europe/Berlin")
 
     def run(now: dt.datetime | None = None, *extra: str, job: str = "meeting-reminders") -> str:
-        with monkeypatch.context() as patch:
-            for name in [n for n in os.environ if n.startswith(("SLACK_", "RAPPORT_", "DATABASE_"))]:
-                patch.delenv(name)
-            for name, value in env.items():
-                patch.setenv(name, value)
-            patch.chdir(workdir)
-            output = io.StringIO()
-            with contextlib.redirect_stdout(output):
-                code = main(["jobs", "run", job, *(["--now", now.isoformat()] if now else []), *extra])
-        assert code == 0, output.getvalue()
-        assert "workspace(s) failed" not in output.getvalue(), output.getvalue()
-        return output.getvalue()
+        code, output = rapport_in_process(monkeypatch, workdir, env, "jobs", "run", job,
+                                          *(["--now", now.isoformat()] if now else []), *extra)
+        assert code == 0, output
+        assert "workspace(s) failed" not in output, output
+        return output
 
     return run
 

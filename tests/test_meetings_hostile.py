@@ -18,10 +18,7 @@ What is checked is what the user sees, what reaches Slack, and the rows written 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,9 +28,8 @@ from urllib.parse import urlencode
 import pytest
 
 import bot.services.meetings as meeting_service
-from bot.cli import main
 from tests.commands_support import assert_error, assert_no_raw_markup, mrkdwn_texts, opened_form, reply, shown
-from tests.conftest import env_for_subprocess
+from tests.conftest import env_for_subprocess, rapport_in_process
 from tests.slackhttp import (
     date_picker,
     message_text,
@@ -90,18 +86,11 @@ def run_job(database_url, slack, workdir, monkeypatch) -> Callable[..., str]:
                              RAPPORT_TIMEZONE="Europe/Berlin")
 
     def run(job: str, now: dt.datetime | None = None) -> str:
-        with monkeypatch.context() as patch:
-            for name in [n for n in os.environ if n.startswith(("SLACK_", "RAPPORT_", "DATABASE_"))]:
-                patch.delenv(name)
-            for name, value in env.items():
-                patch.setenv(name, value)
-            patch.chdir(workdir)
-            output = io.StringIO()
-            with contextlib.redirect_stdout(output):
-                code = main(["jobs", "run", job, *(["--now", now.isoformat()] if now else [])])
-        assert code == 0, output.getvalue()
-        assert "workspace(s) failed" not in output.getvalue(), output.getvalue()
-        return output.getvalue()
+        code, output = rapport_in_process(monkeypatch, workdir, env, "jobs", "run", job,
+                                          *(["--now", now.isoformat()] if now else []))
+        assert code == 0, output
+        assert "workspace(s) failed" not in output, output
+        return output
 
     return run
 

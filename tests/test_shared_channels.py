@@ -6,24 +6,20 @@ requests, the jobs with `rapport jobs run` in this process, the delivery worker 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
-import os
 import subprocess
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.blocks import Message
-from bot.cli import main
 from bot.db.models import Client, Meeting, OutboxMessage, OutboxStatus
 from bot.delivery import DeliveryWorker
 from bot.services import Actor
 from bot.services.clients import add_client
 from bot.services.outbox import CLIENT_MESSAGE, enqueue
 from tests.commands_support import assert_error, channel_link, client_row, shown, table_counts, typed
-from tests.conftest import SIGNING_SECRET, env_for_subprocess
+from tests.conftest import SIGNING_SECRET, env_for_subprocess, rapport_in_process
 from tests.slackhttp import conversation_select, message_text, static_select
 from tests.test_cli import free_port, rapport_command
 from tests.test_delivery import deliver_until_settled, make_client
@@ -223,17 +219,9 @@ def next_monday(weeks_ahead: int = 4) -> dt.date:
 
 
 def run_job(monkeypatch, workdir, env: dict[str, str], job: str, now: dt.datetime) -> str:
-    with monkeypatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith(("SLACK_", "RAPPORT_", "DATABASE_"))]:
-            patch.delenv(name)
-        for name, value in env.items():
-            patch.setenv(name, value)
-        patch.chdir(workdir)
-        output = io.StringIO()
-        with contextlib.redirect_stdout(output):
-            code = main(["jobs", "run", job, "--now", now.isoformat()])
-    assert code == 0, output.getvalue()
-    return output.getvalue()
+    code, output = rapport_in_process(monkeypatch, workdir, env, "jobs", "run", job, "--now", now.isoformat())
+    assert code == 0, output
+    return output
 
 
 def assert_segregated(slack) -> None:

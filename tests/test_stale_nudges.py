@@ -7,9 +7,7 @@ the US (Veterans Day, Wed 2026-11-11, and Thanksgiving, Thu 2026-11-26, are publ
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 import json
 import time
 from typing import Any
@@ -18,7 +16,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.cli import main
 from bot.db.models import AuditEvent, Client, InteractionKind, OutboxMessage, OutboxStatus, StaleAlert
 from bot.services import Actor
 from bot.services.business_time import BusinessCalendar
@@ -26,7 +23,7 @@ from bot.services.clients import add_client, archive_client
 from bot.services.interactions import log_interaction
 from bot.services.nudges import stale_clients
 from tests.commands_support import assert_error, shown, table_counts
-from tests.conftest import env_for_subprocess
+from tests.conftest import env_for_subprocess, rapport_in_process
 from tests.slackhttp import message_text, static_select, text_input
 
 NEW_YORK, BERLIN = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
@@ -52,19 +49,11 @@ def jobs(database_url, slack, workdir, monkeypatch):
 
     def run(now: dt.datetime | None = None, *extra: str, job: str = "stale-nudges",
             managers_channel: str | None = MANAGERS) -> str:
-        with monkeypatch.context() as patch:
-            for name in [n for n in __import__("os").environ if n.startswith(("SLACK_", "RAPPORT_", "DATABASE_"))]:
-                patch.delenv(name)
-            for name, value in env.items():
-                patch.setenv(name, value)
-            if managers_channel is None:
-                patch.delenv("RAPPORT_MANAGERS_CHANNEL")
-            patch.chdir(workdir)
-            output = io.StringIO()
-            with contextlib.redirect_stdout(output):
-                code = main(["jobs", "run", job, *(["--now", now.isoformat()] if now else []), *extra])
-        assert code == 0, output.getvalue()
-        return output.getvalue()
+        run_env = {k: v for k, v in env.items() if managers_channel or k != "RAPPORT_MANAGERS_CHANNEL"}
+        code, output = rapport_in_process(monkeypatch, workdir, run_env, "jobs", "run", job,
+                                          *(["--now", now.isoformat()] if now else []), *extra)
+        assert code == 0, output
+        return output
 
     return run
 
