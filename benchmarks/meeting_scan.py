@@ -15,16 +15,13 @@ import argparse
 import datetime as dt
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.db.models import Frequency  # noqa: E402
@@ -81,17 +78,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--meetings", type=int, default=10_000)
     args = parser.parse_args()
-    url, admin, schema = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db", None, None
-    if make_url(url).get_backend_name() == "postgresql":
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        schema = f"rapport_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    database = Database.for_jobs(url)
-    try:
-        database.upgrade()
+    with scratch_database(args.database_url) as database:
         start = time.perf_counter()
         seed(database, args.meetings)
         seeded = time.perf_counter() - start
@@ -104,12 +91,6 @@ def main() -> None:
         for minutes in (1, 2):
             median, due = time_plan(database, now + dt.timedelta(minutes=minutes), queue=True)
             print(f"  {minutes} minute(s) later: plan {median * 1000:.0f} ms, {due:,} new reminder(s) due")
-    finally:
-        database.dispose()
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

@@ -13,17 +13,15 @@ import argparse
 import datetime as dt
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from benchmarks.scratch import scratch_database  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.services.nudges import stale_clients  # noqa: E402
 
@@ -87,17 +85,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--interactions", type=int, default=1_000_000)
     args = parser.parse_args()
-    url, admin, schema = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db", None, None
-    if make_url(url).get_backend_name() == "postgresql":
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        schema = f"rapport_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    database = Database.for_jobs(url)
-    try:
-        database.upgrade()
+    with scratch_database(args.database_url) as database:
         seed_clients(database, args.clients)
         done = 0
         for size in (args.interactions // 10, args.interactions):
@@ -109,12 +97,6 @@ def main() -> None:
             print(f"{database.engine.url.get_backend_name()}: {args.clients:,} clients, {size:,} interactions "
                   f"(added in {seeded:.1f}s): scan {median * 1000:.0f} ms (median of {ROUNDS}), "
                   f"{found:,} clients due")
-    finally:
-        database.dispose()
-        if admin is not None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 if __name__ == "__main__":
