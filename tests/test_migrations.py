@@ -30,7 +30,11 @@ from tests.conftest import TEST_DATABASE_ENV
 
 HEAD = migrations.head()
 TABLES = {"clients", "interactions", "audit_events", "outbox", "processed_requests", "schedule_changes",
-          "slack_users", "stale_alerts", "meetings", "meeting_exceptions"}
+          "slack_users", "stale_alerts", "meetings", "meeting_exceptions", "contacts", "promises", "promise_moves",
+          "voice_lines", "lessons"}
+# SQLite's full-text index of lessons: an FTS5 table and the shadow tables it keeps.
+FULL_TEXT_TABLES = {"lessons_fts", "lessons_fts_data", "lessons_fts_idx", "lessons_fts_docsize",
+                    "lessons_fts_config"}
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(TEST_DATABASE_ENV) else [])
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,7 +63,7 @@ def empty_database(request, tmp_path) -> Iterator[Database]:
 
 
 def tables(engine: Engine) -> set[str]:
-    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    return set(inspect(engine).get_table_names()) - {"alembic_version"} - FULL_TEXT_TABLES
 
 
 def test_an_empty_database_migrates_to_head(empty_database):

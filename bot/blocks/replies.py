@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Message
@@ -16,6 +17,9 @@ from bot.db.models import AuditEvent, Client, Interaction, InteractionKind
 from bot.errors import USER, UserError
 from bot.services.meetings import Upcoming
 from bot.services.status import ClientStatus, HealthLevel, PortfolioRow
+
+if TYPE_CHECKING:
+    from bot.brief import Part
 
 KIND_ICON = {InteractionKind.CALL: ":telephone_receiver:", InteractionKind.MEETING: ":busts_in_silhouette:",
              InteractionKind.EMAIL: ":email:", InteractionKind.VISIT: ":factory:", InteractionKind.NOTE: ":memo:"}
@@ -145,7 +149,8 @@ def interaction_logged(client: Client, interaction: Interaction, today: dt.date)
     return Message(text=f"Logged {with_article(interaction.kind)} for {client.name}", blocks=blocks)
 
 
-def status(status: ClientStatus) -> Message:
+def status(status: ClientStatus, parts: Sequence[Part] = ()) -> Message:
+    """One client's status; `parts` are its open promises, agreed lines, peer coverage (bot/brief)."""
     client = status.client
     facts = [
         health_line(status.health),
@@ -169,6 +174,8 @@ def status(status: ClientStatus) -> Message:
         facts.append(f"*Next meeting* {next_meeting_text(status.next_meeting)}")
     blocks = [header(f"{client.name} ({client.key})"), section("\n".join(facts))]
     blocks += open_changes_section(status.open_changes)
+    if parts:
+        blocks += [divider(), *meeting_blocks.brief_blocks(list(parts))]
     if status.recent:
         blocks += [divider(), section("*Latest interactions*"),
                    *[section(_interaction_line(i, status.today)) for i in status.recent]]

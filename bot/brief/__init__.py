@@ -2,8 +2,10 @@
 
 Each part of the brief is declared once, as a `Section` in a module here (what it collects for the client,
 how one item reads, what it says when there is nothing); SECTIONS is the one place a section is registered,
-in the order the brief shows them. Open promises, the agreed "voice" lines and lessons learned join it as
-those features arrive: a module and one line below.
+in the order the brief shows them.
+
+`/cmo status <client>` shows sections too (STATUS_SECTIONS: what is open now, so `since` is None there); a
+module may declare a `STATUS_SECTION` of its own, else its `SECTION` is used.
 """
 
 from __future__ import annotations
@@ -65,12 +67,23 @@ class Part:
 SECTIONS: tuple[Section, ...] = tuple(import_module(f"bot.brief.{name}").SECTION for name in (
     "contact",
     "changes",
+    "promises",
+    "voice",
+    "lessons",
 ))
+STATUS_SECTIONS: tuple[Section, ...] = tuple(
+    getattr(module, "STATUS_SECTION", None) or module.SECTION
+    for module in (import_module(f"bot.brief.{name}") for name in (
+        "promises",
+        "voice",
+        "peers",
+    )))
 
 
-def prepare(session: Session, scope: Scope, *, limit: int = MAX_ITEMS) -> list[Part]:
+def prepare(session: Session, scope: Scope, *, limit: int = MAX_ITEMS,
+            sections: Sequence[Section] = SECTIONS) -> list[Part]:
     parts = []
-    for section in SECTIONS:
+    for section in sections:
         found = section.collect(session, scope, limit)
         items = list(found.items)[:limit]
         parts.append(Part(section.title(scope), [section.line(item, scope) for item in items],

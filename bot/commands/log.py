@@ -16,6 +16,7 @@ from bot.blocks.ids import ActionId
 from bot.blocks.layout import context
 from bot.commands.context import Context, LinkWanted
 from bot.commands.registry import Form, FormRequest, FormValues, HelpTopic, Subcommand
+from bot.commands.voice import tell_owner
 from bot.db.models import INTERACTION_KINDS, Client
 from bot.errors import UserError
 from bot.parsing import fields
@@ -83,6 +84,7 @@ def log_interaction(command: LogInteraction, ctx: Context) -> Message:
         contact_name=command.contact,
         next_contact_on=command.next.resolve(today) if command.next else None,
     )
+    tell_owner(ctx, client, interaction)
     if ctx.source_message:
         ctx.session.flush()
         ctx.links_wanted.append(LinkWanted(interaction.id, ctx.source_message))

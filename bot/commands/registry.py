@@ -85,8 +85,7 @@ class OpenModal:
 
 
 # In the product's grammar, not in this version yet: answered with a clear "not yet", not "unknown".
-PLANNED = ("promise", "promises", "done", "voice", "contact", "contacts", "lesson", "lessons",
-           "export")
+PLANNED = ("export",)
 
 
 @dataclass

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import brief
 from bot.blocks import Message, replies
 from bot.blocks.health import HEALTH_RULES
+from bot.brief import Scope
 from bot.commands.context import Context
 from bot.commands.registry import HelpTopic, Subcommand
 from bot.parsing.grammar import joined
 from bot.parsing.tokens import Token
 from bot.services import status as status_service
+from bot.services.calendars import client_zone
 
 TOPIC = HelpTopic("status", "Status", (
     "`/cmo status` shows every client's health, worst first; `mine` only the clients you own; "
@@ -35,7 +38,9 @@ def parse_status(tokens: list[Token]) -> Status:
 def show_status(command: Status, ctx: Context) -> Message:
     if command.client is not None:
         client = ctx.client(command.client)
-        return replies.status(status_service.client_status(ctx.session, client, ctx.settings, ctx.now))
+        scope = Scope(client=client, since=None, now=ctx.now, zone=client_zone(client, ctx.default_zone))
+        return replies.status(status_service.client_status(ctx.session, client, ctx.settings, ctx.now),
+                              brief.prepare(ctx.session, scope, sections=brief.STATUS_SECTIONS))
     owner = ctx.actor.user_id if command.mine else None
     rows = status_service.portfolio(ctx.session, ctx.actor.team_id, ctx.settings, owner_user_id=owner,
                                     now=ctx.now)

@@ -95,6 +95,9 @@ class Interaction(Base):
               sqlite_where=text("kind <> 'note'"), postgresql_where=text("kind <> 'note'")),
         Index("ix_interactions_planned", "team_id", "client_id", "logged_at", "id",
               sqlite_where=text("next_contact_on IS NOT NULL"), postgresql_where=text("next_contact_on IS NOT NULL")),
+        # A contact's latest interaction (peer coverage): one index walk per contact.
+        Index("ix_interactions_contact_person", "team_id", "contact_id", "occurred_on",
+              sqlite_where=text("contact_id IS NOT NULL"), postgresql_where=text("contact_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +107,8 @@ class Interaction(Base):
     summary: Mapped[str] = mapped_column(Text)
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     contact_name: Mapped[str | None] = mapped_column(String(200))
+    # The known contact it was with (`with:` matched one of the client's contacts); else only contact_name.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     next_contact_on: Mapped[dt.date | None] = mapped_column(Date)
     permalink: Mapped[str | None] = mapped_column(String(500))
     logged_by: Mapped[str] = mapped_column(String(32))
@@ -313,3 +318,116 @@ class MeetingException(Base):
     moved_to: Mapped[dt.datetime | None]  # a moved occurrence's new start
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Promise(Base):
+    """Something we committed to a client, by a date: open until someone records it done. A move of its due
+    date is a PromiseMove (with its reason), like a schedule change."""
+
+    __tablename__ = "promises"
+    __table_args__ = (Index("ix_promises_open", "team_id", "done_at", "due_on"),
+                      Index("ix_promises_client", "team_id", "client_id", "done_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    what: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[dt.date] = mapped_column(Date)  # in the client's zone
+    owner_user_id: Mapped[str] = mapped_column(String(32))  # who keeps it (default: who recorded it)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))
+    done_at: Mapped[dt.datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(32))
+    done_note: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+
+class PromiseMove(Base):
+    """A promise's due date moved: from, to, why, who, when."""
+
+    __tablename__ = "promise_moves"
+    __table_args__ = (Index("ix_promise_moves_promise", "promise_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    promise_id: Mapped[int] = mapped_column(ForeignKey("promises.id"))
+    old_due_on: Mapped[dt.date] = mapped_column(Date)
+    new_due_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    moved_by: Mapped[str] = mapped_column(String(32))
+    moved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))
+
+
+class VoiceLine(Base):
+    """The line agreed on a topic, that everyone who talks to the client says ("one voice"). A new line on
+    the topic ends the current one (`ended_how` "superseded"); `off` ends it ("retired"). Kept for good."""
+
+    __tablename__ = "voice_lines"
+    __table_args__ = (Index("ix_voice_lines_client", "team_id", "client_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    topic: Mapped[str] = mapped_column(String(80))  # as first written
+    line: Mapped[str] = mapped_column(Text)
+    author_user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))
+    ended_at: Mapped[dt.datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(32))
+    ended_how: Mapped[str | None] = mapped_column(String(16))  # "superseded" or "retired"
+
+
+# One current line per topic (case-insensitive), enforced by the database: two people at once get one.
+Index("uq_voice_lines_current_topic", VoiceLine.team_id, VoiceLine.client_id, func.lower(VoiceLine.topic),
+      unique=True, sqlite_where=VoiceLine.ended_at.is_(None), postgresql_where=VoiceLine.ended_at.is_(None))
+
+
+class Contact(Base):
+    """One of the client's people: their function, and our peer for them (peer-to-peer at every level)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_client", "team_id", "client_id", "archived_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(100))  # their function: QA, supply chain, executive...
+    peer_user_id: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))
+    archived_at: Mapped[dt.datetime | None]
+    archived_by: Mapped[str | None] = mapped_column(String(32))
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+Index("uq_contacts_active_name", Contact.team_id, Contact.client_id, func.lower(Contact.name), unique=True,
+      sqlite_where=Contact.archived_at.is_(None), postgresql_where=Contact.archived_at.is_(None))
+
+
+class Lesson(Base):
+    """A lesson learned with a client, perhaps from one schedule change. Searched by full text: SQLite FTS5
+    table `lessons_fts` (kept by triggers) or PostgreSQL's generated `search` tsvector (migration 0009)."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (Index("ix_lessons_client", "team_id", "client_id", "id"),
+                      Index("ix_lessons_change", "team_id", "change_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    text: Mapped[str] = mapped_column(Text)
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("schedule_changes.id"))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))

@@ -1,0 +1,6 @@
+"""Lessons learned: `/cmo lesson`, `/cmo lessons`."""
+
+from __future__ import annotations
+
+SUBCOMMANDS = ()
+TOPICS = ()
