@@ -12,6 +12,7 @@ from bot.blocks import meetings as meeting_blocks
 from bot.blocks import text as t
 from bot.blocks.changes import open_changes_section
 from bot.blocks.health import HEALTH_ICON, health_line, reason
+from bot.blocks.history import EVENT_LINES
 from bot.blocks.layout import MAX_BLOCKS, context, divider, header, packed_sections, section  # noqa: F401
 from bot.db.models import AuditEvent, Client, Interaction, InteractionKind
 from bot.errors import USER, UserError
@@ -257,6 +258,8 @@ def _event_line(event: AuditEvent, zone: ZoneInfo) -> str:
     elif event.action == "meeting.move":
         what = (f"moved meeting #{event.entity_id} of {after.get('occurrence_on')} from "
                 f"{str(before.get('starts_at'))[:16]} to {str(after.get('starts_at'))[:16]} UTC")
+    elif event.action in EVENT_LINES:
+        what = EVENT_LINES[event.action](event)
     else:
         what = t.escape(event.action)
     return f"• {by}\n    {what}"
