@@ -12,6 +12,7 @@ through their Context, the delivery worker through its own guard.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 SHARED_FLAGS = ("is_ext_shared", "is_shared", "is_org_shared", "is_pending_ext_shared")
 CHECK_TIMEOUT = 1.5  # seconds, no retry: a command asks within Slack's 3-second deadline (roles ask in 1 s)
 CACHE_SECONDS = 60.0
+DIRECT_MESSAGE = re.compile(r"^[UW][A-Z0-9]{1,31}$")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class ChannelGuard:
                              timeout=CHECK_TIMEOUT, retry_handlers=[]), ttl=ttl)
 
     def check(self, channel_id: str) -> ChannelVerdict:
+        if is_direct_message(channel_id):  # a user id: the app's DM with that user, never shared, not asked
+            return ChannelVerdict(channel_id, False, "a direct message")
         now = self.clock()
         with self._lock:
             known = self._known.get(channel_id)
@@ -92,6 +96,11 @@ class ChannelGuard:
         if flags:
             return ChannelVerdict(channel_id, True, "shared with another organisation (" + ", ".join(flags) + ")")
         return ChannelVerdict(channel_id, False)
+
+
+def is_direct_message(channel_id: str) -> bool:
+    """A user id (U…/W…) as a channel: chat.postMessage posts in the app's direct messages with that user."""
+    return DIRECT_MESSAGE.match(channel_id or "") is not None
 
 
 def require_internal(guard: ChannelGuard | None, channel_id: str | None, *, field: str, what: str) -> None:

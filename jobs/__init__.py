@@ -15,6 +15,7 @@ from jobs.deliver import deliver
 from jobs.housekeeping import housekeeping
 from jobs.meeting_followups import meeting_followups
 from jobs.meeting_reminders import meeting_reminders
+from jobs.promise_reminders import promise_reminders
 from jobs.stale_nudges import stale_nudges
 from jobs.weekly_digest import weekly_digest
 
@@ -39,6 +40,8 @@ JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
             "before each meeting (at its lead times): a reminder with the prep brief, mentioning the owner"),
     JobSpec("meeting-followups", meeting_followups, lambda: IntervalTrigger(minutes=5),
             "after a meeting day with no meeting notes logged: one prompt to the owner"),
+    JobSpec("promise-reminders", promise_reminders, lambda: IntervalTrigger(minutes=5),
+            "a promise due tomorrow reminded, an overdue one nudged; escalated after 2 business days overdue"),
     JobSpec("weekly-digest", weekly_digest, lambda: IntervalTrigger(minutes=5),
             "Mondays from 09:00: every client's health to the managers channel"),
     JobSpec("housekeeping", housekeeping, lambda: IntervalTrigger(hours=24),

@@ -147,12 +147,13 @@ def endpoint(settings_, database, slack) -> Iterator[tuple[BotServer, Background
 
 
 def seed(server: BotServer) -> None:
-    """Two clients, a schedule change #1 and a meeting #1: things the fuzzed text can refer to."""
+    """Two clients, a schedule change #1, a meeting #1 and a promise #1: things the fuzzed text can refer to."""
     for text in ('client add "Acme Biologics GmbH" key:acme owner:<@U0ANA|ana> '
                  'channel:<#C0ACMEINT|acme-internal> cadence:2w',
                  'client add "Beta Labs" key:beta owner:<@U0BOB|bob> channel:<#C0BETAINT|beta-internal>',
                  'delay acme Lot 42 fill to:2027-03-10 from:2027-03-01 reason:"Filter integrity test failed"',
-                 'meeting add acme "Weekly sync" every:week on:tue at:10:00'):
+                 'meeting add acme "Weekly sync" every:week on:tue at:10:00',
+                 'promise acme "Send the CoA template" due:2027-03-10'):
         response = server.command(text)
         assert response.status == 200 and ":warning:" not in response.body, (text, response.body)
 

@@ -110,7 +110,7 @@ def test_jobs_list_names_the_jobs(env, workdir):
     assert result.returncode == 0, result.stderr
     names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     assert names == ["deliver", "delay-followups", "stale-nudges", "meeting-reminders", "meeting-followups",
-                     "weekly-digest", "housekeeping"]
+                     "promise-reminders", "weekly-digest", "housekeeping"]
     assert "Mondays from 09:00" in result.stdout
 
 

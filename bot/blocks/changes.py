@@ -12,8 +12,10 @@ from bot.blocks import Message
 from bot.blocks import text as t
 from bot.blocks.ids import ActionId, CallbackId
 from bot.blocks.layout import context, header, packed_sections, section
+from bot.blocks.lessons import lessons_from_before
 from bot.db.models import Client, ScheduleChange
 from bot.services.changes import SlipHistory
+from bot.services.lessons import LessonsBefore
 
 DRAFT_INPUT_LIMIT = 3000
 
@@ -84,7 +86,8 @@ def announcement(change: ScheduleChange, client: Client, history: SlipHistory) -
     return Message(text=fallback, blocks=blocks)
 
 
-def change_recorded(change: ScheduleChange, client: Client, history: SlipHistory) -> Message:
+def change_recorded(change: ScheduleChange, client: Client, history: SlipHistory,
+                    before: LessonsBefore | None = None) -> Message:
     where = (f"Announced in {t.channel(client.internal_channel_id)}." if client.internal_channel_id else
              f":warning: Not announced: {t.user_text(client.name, 200)} has no internal channel "
              f"(`/cmo client set {client.key} channel:#channel`).")
@@ -95,6 +98,9 @@ def change_recorded(change: ScheduleChange, client: Client, history: SlipHistory
     repeated = history_text(history)
     if repeated:
         blocks.append(context(repeated))
+    if before:
+        blocks += lessons_from_before(before.tied, before.matching, client, before.clients, before.changes,
+                                      before.terms)
     return Message(text=f"Recorded schedule change #{change.id} for {client.name}", blocks=blocks)
 
 

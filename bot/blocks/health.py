@@ -8,10 +8,11 @@ HEALTH_RULES = (
     "*Green*: the last contact (call, meeting, email or visit — notes don't count) is within the "
     "client's cadence, and every schedule change has been told to the client.",
     "*Amber*: past the cadence but within twice the cadence, or no contact logged yet, or a schedule "
-    "change not yet told to the client.",
+    "change not yet told to the client, or a promise overdue (not done by its due date).",
     "*Red*: more than twice the cadence since the last contact, or a schedule change not told to the "
     "client for more than one business day (8 business hours with the default working day, Mon–Fri "
-    "09:00–17:00 in the owner's zone, not counting the client's country's public holidays).",
+    "09:00–17:00 in the owner's zone, not counting the client's country's public holidays), or a promise "
+    "overdue for more than a week.",
 )
 HEALTH_ICON = {HealthLevel.GREEN: ":large_green_circle:", HealthLevel.AMBER: ":large_orange_circle:",
                HealthLevel.RED: ":red_circle:"}
@@ -29,15 +30,25 @@ def contact_reason(health: Health) -> str:
     return f"last contact {ago}, more than twice the {cadence}d cadence"
 
 
+def promises_reason(health: Health) -> str:
+    count, days = health.overdue_promises, health.oldest_overdue_days
+    oldest = f"{days} day{'s' if days != 1 else ''}"
+    return (f"{count} promise{'s' if count != 1 else ''} overdue"
+            + (f" (by {oldest})" if count == 1 else f" (the oldest by {oldest})"))
+
+
 def reason(health: Health) -> str:
     """Plain words (no markup): why the client has this health."""
-    if not health.untold_changes:
-        return contact_reason(health)
-    count = health.untold_changes
-    untold = f"{count} schedule change{'s' if count != 1 else ''} not told to the client"
-    if health.untold_overdue:
-        untold += f" for {health.untold_hours:.0f} business hours"
-    return f"{untold}; {contact_reason(health)}"
+    reasons = []
+    if health.untold_changes:
+        count = health.untold_changes
+        untold = f"{count} schedule change{'s' if count != 1 else ''} not told to the client"
+        if health.untold_overdue:
+            untold += f" for {health.untold_hours:.0f} business hours"
+        reasons.append(untold)
+    if health.overdue_promises:
+        reasons.append(promises_reason(health))
+    return "; ".join([*reasons, contact_reason(health)])
 
 
 def health_line(health: Health) -> str:

@@ -17,6 +17,7 @@ class ActionId(StrEnum):
     ADD_TO_CALENDAR = "meeting_calendar"  # on a meeting: its .ics file, sent to whoever pressed it
     LOG_NOTES = "meeting_log_notes"  # after a meeting: the log form, filled with the meeting
     EDIT_RECORD = "record_edit"  # on a schedule change: the edit form for it (value: "#12")
+    PROMISE_DONE = "promise_done"  # on a promise's reminder or nudge: mark it done (value: its id)
 
 
 class CallbackId(StrEnum):

@@ -136,10 +136,12 @@ def _interaction_line(interaction: Interaction, today: dt.date, summary_limit: i
             f"> {t.user_text(interaction.summary, summary_limit).replace(chr(10), chr(10) + '> ')}")
 
 
-def interaction_logged(client: Client, interaction: Interaction, today: dt.date) -> Message:
+def interaction_logged(client: Client, interaction: Interaction, today: dt.date,
+                       hints: Sequence[str] = ()) -> Message:
+    """`hints`: more to say under it (mrkdwn, user text escaped), like a `with:` that is not a known contact."""
     lines = [f":white_check_mark: Logged for *{t.user_text(client.name, 200)}* (`{client.key}`)",
              _interaction_line(interaction, today, summary_limit=2500)]
-    hints = []
+    hints = list(hints)
     if interaction.next_contact_on:
         hints.append(f"Next contact planned {t.day(interaction.next_contact_on)}")
     if len(t.render(interaction.summary)) > 2500:  # as `user_text` measures it before clipping

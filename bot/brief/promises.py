@@ -1,16 +1,34 @@
-"""The brief's open promises (and status's)."""
+"""The brief's open promises (and status's): overdue first, then by due date."""
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.blocks import text as t
 from bot.brief import Found, Scope, Section
+from bot.db.models import Promise
 
 
 def collect(session: Session, scope: Scope, limit: int) -> Found:
-    return Found([], 0)
+    query = select(Promise).where(Promise.team_id == scope.client.team_id, Promise.client_id == scope.client.id,
+                                  Promise.done_at.is_(None))
+    # Due dates ascending puts the overdue ones (due before today) first already.
+    items = list(session.scalars(query.order_by(Promise.due_on, Promise.id).limit(limit)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) if len(items) == limit else len(items)
+    return Found(items, total)
 
 
-SECTION = Section(key="promises", title=lambda scope: "Open promises", collect=collect,
-                  line=lambda item, scope: str(item),
-                  empty="No open promise.")
+def line(promise: Promise, scope: Scope) -> str:
+    today = scope.now.astimezone(scope.zone).date()
+    days = (today - promise.due_on).days
+    late = f" · :warning: overdue {days} day{'s' if days != 1 else ''}" if days > 0 else ""
+    return (f"`#{promise.id}` {t.user_text(promise.what, 200)} — due {t.day(promise.due_on)} · owner "
+            f"{t.user(promise.owner_user_id)}{late}")
+
+
+def title(scope: Scope) -> str:
+    return "Open promises"
+
+
+SECTION = Section(key="promises", title=title, collect=collect, line=line, empty="No open promise.")

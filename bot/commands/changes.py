@@ -23,6 +23,7 @@ from bot.parsing.grammar import joined, parse_record_id, split_options
 from bot.parsing.tokens import Token
 from bot.services import changes as change_service
 from bot.services import clients as client_service
+from bot.services import lessons as lesson_service
 from bot.services import outbox
 
 TOPIC = HelpTopic("delay", "Schedule changes", (
@@ -90,7 +91,9 @@ def record_delay(command: Delay, ctx: Context) -> Message:
     history = change_service.slip_history(ctx.session, client, change)
     ctx.post(client, f"change:{change.id}:announce", change_blocks.announcement(change, client, history),
              "schedule-change")
-    return change_blocks.change_recorded(change, client, history)
+    # Only the person logging it sees what was learned before (the announcement stays as it is).
+    before = lesson_service.lessons_before(ctx.session, client, change)
+    return change_blocks.change_recorded(change, client, history, before)
 
 
 def delay_modal(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from slack_sdk.models.blocks import Option, StaticSelectElement
 
 from bot.blocks import Message, replies
+from bot.blocks import contacts as contact_blocks
 from bot.blocks import text as t
 from bot.blocks.forms import client_field, date_field, field, modal, text_field
 from bot.blocks.ids import ActionId
@@ -24,6 +25,7 @@ from bot.parsing.dates import DateSpec, parse_date
 from bot.parsing.grammar import split_options
 from bot.parsing.tokens import Token
 from bot.services import clients as client_service
+from bot.services import contacts as contact_service
 from bot.services import interactions as interaction_service
 
 SUMMARY_INPUT_LIMIT = 3000  # Slack's maximum for a plain_text_input
@@ -88,7 +90,17 @@ def log_interaction(command: LogInteraction, ctx: Context) -> Message:
     if ctx.source_message:
         ctx.session.flush()
         ctx.links_wanted.append(LinkWanted(interaction.id, ctx.source_message))
-    return replies.interaction_logged(client, interaction, today)
+    return replies.interaction_logged(client, interaction, today, hints=_contact_hints(ctx, client, interaction))
+
+
+def _contact_hints(ctx: Context, client: Client, interaction: Any) -> list[str]:
+    """`with:` a name that is not one of the client's contacts: kept as typed; say so, and what was meant."""
+    if not interaction.contact_name or interaction.contact_id is not None:
+        return []
+    close = contact_service.close_matches(contact_service.active_contacts(ctx.session, client),
+                                         interaction.contact_name)
+    ctx.session.flush()  # the interaction's id, for the edit the hint suggests
+    return [contact_blocks.unknown_contact_hint(client, interaction, close)]
 
 
 def log_modal(metadata: dict[str, Any], *, today: dt.date, summary: str | None = None,

@@ -133,7 +133,7 @@ class Registry:
         if not tokens:
             return Help()
         head, rest = tokens[0].value.lower(), tokens[1:]
-        if head in self._groups:
+        if head in self._groups and not self._single_word_takes(head, rest):
             return self._parse_in_group(head, rest)
         sub = self._by_name.get(head)
         if sub is not None:
@@ -141,6 +141,13 @@ class Registry:
         if head in PLANNED:
             return NotYetAvailable(head)
         return Help(unknown=tokens[0].value)
+
+    def _single_word_takes(self, head: str, tokens: list[Token]) -> bool:
+        """A word that is both a subcommand of its own and a group's first word (`promise` and `promise
+        move`): the group's member only when the next word names one, unquoted; else the subcommand."""
+        if head not in self._by_name:
+            return False
+        return not (tokens and not tokens[0].quoted and f"{head} {tokens[0].value.lower()}" in self._by_name)
 
     def _parse_in_group(self, group: str, tokens: list[Token]) -> Any:
         members = self._groups[group]

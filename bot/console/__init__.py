@@ -170,8 +170,8 @@ class Console:
     def _render_call(self, call: ApiCall) -> str | None:
         args = call.args
         if call.method == "chat.postMessage":
-            where = render.mrkdwn(f"<#{args.get('channel')}>")
-            return f"── posted in {where} ──\n" + render.message(args.get("text"), args.get("blocks"))
+            where = render.posted_in(args.get("channel"))
+            return f"── posted {where} ──\n" + render.message(args.get("text"), args.get("blocks"))
         if call.method in ("chat.postEphemeral", "response_url"):
             return render.message(args.get("text"), args.get("blocks"))
         if call.method == "views.open":

@@ -15,6 +15,8 @@ EMOJI = {
     "busts_in_silhouette": "👥", "email": "✉️", "factory": "🏭", "memo": "📝", "boom": "💥",
     "rotating_light": "🚨", "calendar": "📅", "repeat": "🔁", "hourglass": "⌛", "bell": "🔔",
     "wave": "👋", "zzz": "💤", "arrow_right": "➡️", "fast_forward": "⏩", "x": "❌", "clock3": "🕒",
+    "speaking_head_in_silhouette": "🗣️", "speech_balloon": "💬", "mute": "🔇",
+    "bulb": "💡", "alarm_clock": "⏰", "handshake": "🤝", "pencil2": "✏️",
 }
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
@@ -34,6 +36,15 @@ def local_name(slack_id: str) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     return name if re.fullmatch(r"[a-z0-9._-]+", name) else None
+
+
+def posted_in(channel_id: str | None) -> str:
+    """Where a chat.postMessage went: a channel (`#acme-internal`), or a person's direct messages (a user id
+    as the channel: `→ DM @ana`)."""
+    channel_id = channel_id or ""
+    if re.fullmatch(r"[UW][A-Z0-9]+", channel_id):
+        return "→ DM " + mrkdwn(f"<@{channel_id}>")
+    return "in " + mrkdwn(f"<#{channel_id}>")
 
 
 def mrkdwn(text: str) -> str:

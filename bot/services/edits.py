@@ -14,6 +14,7 @@ from bot.db.models import INTERACTION_KINDS, Client, Interaction, ScheduleChange
 from bot.errors import UserError
 from bot.services import Actor, audit
 from bot.services import changes as change_service
+from bot.services import contacts as contact_service
 from bot.services import interactions as interaction_service
 
 INTERACTION_MISSING = "There is no interaction #i{}. `/cmo history <client>` shows the interactions with their ids."
@@ -91,5 +92,8 @@ def edit_interaction(session: Session, actor: Actor, interaction: Interaction, v
         raise UserError(f"`on:` is {values['occurred_on']:%a %Y-%m-%d}, in the future.", field="on")
     if values.get("contact_name") is not None and len(values["contact_name"]) > 200:
         raise UserError("`with:` can be at most 200 characters.", field="with")
+    if "contact_name" in values and client is not None:  # `with:` linked again: a known contact, or free text
+        values["contact_name"], interaction.contact_id = contact_service.link_for(session, client,
+                                                                                  values["contact_name"])
     return _apply(session, actor, "interaction.edit", interaction, interaction_service.AUDITED_FIELDS, values,
                   reason, interaction.client_id)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, AlertKind, Client, Interaction, InteractionKind
 from bot.errors import UserError
-from bot.services import Actor, audit, meetings, nudges
+from bot.services import Actor, audit, contacts, meetings, nudges
 
 AUDITED_FIELDS = ("kind", "summary", "occurred_on", "contact_name", "next_contact_on", "permalink")
 MAX_SUMMARY = 20_000
@@ -47,6 +47,8 @@ def log_interaction(
                         field="next")
     if contact_name is not None and len(contact_name) > 200:
         raise UserError("`with:` can be at most 200 characters.", field="with")
+    # A known contact (any case): linked, under their name as recorded; else the name as typed.
+    contact_name, contact_id = contacts.link_for(session, client, contact_name)
     interaction = Interaction(
         team_id=actor.team_id,
         client_id=client.id,
@@ -54,6 +56,7 @@ def log_interaction(
         summary=summary,
         occurred_on=occurred_on,
         contact_name=contact_name,
+        contact_id=contact_id,
         next_contact_on=next_contact_on,
         permalink=permalink,
         logged_by=actor.user_id,

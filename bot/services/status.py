@@ -1,25 +1,27 @@
 """Where each client stands: last contact against cadence, and what was logged lately.
 
 Health is a rule a manager can read (`/cmo help health`, worded in bot/blocks/health.py), never a black
-box. In this version it looks at contact and at schedule changes not yet told to the client; promises
-and tone join it as those features arrive.
+box. In this version it looks at contact, at schedule changes not yet told to the client and at overdue
+promises; tone joins it as that feature arrives.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.db.models import Client, Interaction, ScheduleChange
+from bot.db.models import Client, Interaction, Promise, ScheduleChange
 from bot.services import calendars as calendar_service
 from bot.services import changes as change_service
 from bot.services import clients as client_service
 from bot.services import interactions as interaction_service
 from bot.services import meetings as meeting_service
+from bot.services import promises as promise_service
 from bot.services.business_time import BusinessCalendar
 from bot.services.calendars import client_today
 
@@ -44,6 +46,10 @@ class Health:
     untold_changes: int = 0  # schedule changes not told to the client yet
     untold_hours: float = 0.0  # business hours since the oldest of them was logged
     untold_overdue: bool = False  # for a business day or more
+    overdue_promises: int = 0  # open promises due before today (the client's today)
+    oldest_overdue_days: int = 0  # how many days the longest overdue of them is late
+
+OVERDUE_PROMISE_RED_DAYS = 7  # an open promise overdue for more than this many days: red
 
 
 def contact_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date) -> Health:
@@ -59,17 +65,29 @@ def contact_health(last_contact_on: dt.date | None, cadence_days: int, today: dt
     return Health(level, days, cadence_days)
 
 
+def _worst(*levels: HealthLevel) -> HealthLevel:
+    return max(levels, key=lambda level: level.severity)
+
+
 def client_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date, *,
-                  open_changes: list[ScheduleChange], now: dt.datetime, calendar: BusinessCalendar) -> Health:
+                  open_changes: list[ScheduleChange], now: dt.datetime, calendar: BusinessCalendar,
+                  promises: Sequence[Promise] = ()) -> Health:
     """Contact against cadence, made worse by schedule changes the client has not been told about (for
-    a business day of `calendar` or more: red)."""
-    contact = contact_health(last_contact_on, cadence_days, today)
-    if not open_changes:
-        return contact
-    hours = calendar.hours_between(min(c.logged_at for c in open_changes), now)
-    overdue = hours >= calendar.day_hours
-    worst = max(contact.level, HealthLevel.RED if overdue else HealthLevel.AMBER, key=lambda level: level.severity)
-    return replace(contact, level=worst, untold_changes=len(open_changes), untold_hours=hours, untold_overdue=overdue)
+    a business day of `calendar` or more: red) and by open promises overdue on `today` (for more than a
+    week: red). `promises` may be all the client's open promises or only the overdue ones."""
+    health = contact_health(last_contact_on, cadence_days, today)
+    if open_changes:
+        hours = calendar.hours_between(min(c.logged_at for c in open_changes), now)
+        overdue = hours >= calendar.day_hours
+        health = replace(health, level=_worst(health.level, HealthLevel.RED if overdue else HealthLevel.AMBER),
+                         untold_changes=len(open_changes), untold_hours=hours, untold_overdue=overdue)
+    late = [(today - p.due_on).days for p in promises if p.done_at is None and p.due_on < today]
+    if late:
+        oldest = max(late)
+        level = HealthLevel.RED if oldest > OVERDUE_PROMISE_RED_DAYS else HealthLevel.AMBER
+        health = replace(health, level=_worst(health.level, level), overdue_promises=len(late),
+                         oldest_overdue_days=oldest)
+    return health
 
 
 @dataclass(frozen=True)
@@ -95,7 +113,9 @@ def client_status(session: Session, client: Client, settings: Settings,
         today=today,
         health=client_health(last.occurred_on if last else None, client.cadence_days, today,
                              open_changes=open_changes, now=now,
-                             calendar=calendar_service.calendar(session, client, settings)),
+                             calendar=calendar_service.calendar(session, client, settings),
+                             promises=promise_service.list_promises(session, client.team_id, client_id=client.id,
+                                                                    due_before=today)),
         open_changes=list(reversed(open_changes)),
         last_contact=last,
         next_contact_on=interaction_service.next_planned_contact(session, client, today),
@@ -123,9 +143,12 @@ def portfolio(session: Session, team_id: str, settings: Settings, *, owner_user_
     untold = change_service.open_changes_by_client(session, team_id)
     calendars = calendar_service.calendars(session, team_id, clients, settings)
     meetings = meeting_service.next_by_client(session, team_id, now)
+    todays = {c.id: client_today(c, settings.zone, now) for c in clients}
+    overdue = promise_service.overdue_by_client(session, team_id, todays)
     rows = [
-        PortfolioRow(c, client_health(last.get(c.id), c.cadence_days, client_today(c, settings.zone, now),
-                                      open_changes=untold.get(c.id, []), now=now, calendar=calendars[c.id]),
+        PortfolioRow(c, client_health(last.get(c.id), c.cadence_days, todays[c.id],
+                                      open_changes=untold.get(c.id, []), now=now, calendar=calendars[c.id],
+                                      promises=overdue.get(c.id, [])),
                      last.get(c.id),
                      snoozed=c.snoozed_until is not None and c.snoozed_until > calendars[c.id].today(now),
                      next_meeting=meetings.get(c.id))

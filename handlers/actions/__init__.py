@@ -41,6 +41,7 @@ def register(app: App) -> None:
     app.action(ActionId.ADD_TO_CALENDAR)(add_to_calendar)
     app.action(ActionId.LOG_NOTES)(log_notes)
     app.action(ActionId.EDIT_RECORD)(edit_record)
+    app.action(ActionId.PROMISE_DONE)(promise_done)
 
 
 def _action(call: Call) -> dict[str, Any]:
@@ -66,6 +67,15 @@ def mark_told(call: Call) -> Message:
     change, client = mark_change_told(call.ctx, parse_change_id(_pressed_value(call)), notify=False)
     # The message the button was on now says who told the client, and loses its buttons.
     return announcement(change, client, slip_history(call.session, client, change))
+
+
+@listener(BUTTON)
+def promise_done(call: Call) -> Message:
+    """The reminder or nudge turns into "done by @x"; a promise already done says when and by whom."""
+    from bot.blocks.promises import done_by
+    from bot.commands.promises import mark_promise_done, parse_promise_id
+
+    return done_by(*mark_promise_done(call.ctx, parse_promise_id(_pressed_value(call))))
 
 
 @listener(BUTTON, writes=False)

@@ -1,0 +1,256 @@
+"""The client's people (their function, and our peer for each) and who talked to them last."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import CONTACT_KINDS, Client, Contact, Interaction, utcnow
+from bot.errors import UserError
+from bot.services import Actor, audit
+
+AUDITED_FIELDS = ("name", "role", "peer_user_id", "archived_at")
+MAX_NAME = 200
+MAX_ROLE = 100
+EXECUTIVE_QUARTER_DAYS = 90
+# A role names the executive level when it has one of these words (or phrases), in any case.
+EXECUTIVE_WORDS = frozenset({"executive", "exec", "ceo", "coo", "cfo", "cso", "cto", "vp", "svp", "evp",
+                             "president", "chairman", "chairwoman", "chair"})
+EXECUTIVE_PHRASES = ("director general", "head of site", "general manager", "managing director")
+# Roles shown in capitals however they were typed.
+_ABBREVIATIONS = {"qa", "qc", "qp", "ra", "ceo", "coo", "cfo", "cso", "cto", "vp", "svp", "evp", "cmc", "pm"}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def normalise(name: str) -> str:
+    return " ".join(name.split())
+
+
+def name_key(name: str) -> str:
+    """How names are compared: case and runs of white space don't count."""
+    return normalise(name).casefold()
+
+
+def normalise_role(role: str) -> str:
+    role = normalise(role)
+    return role.upper() if role.lower() in _ABBREVIATIONS else role
+
+
+def is_executive(role: str | None) -> bool:
+    if not role:
+        return False
+    words = _WORD.findall(role.lower())
+    joined = " " + " ".join(words) + " "
+    return any(word in EXECUTIVE_WORDS for word in words) or any(f" {p} " in joined for p in EXECUTIVE_PHRASES)
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+
+def active_contacts(session: Session, client: Client) -> list[Contact]:
+    contacts = session.scalars(select(Contact).where(Contact.team_id == client.team_id,
+                                                     Contact.client_id == client.id,
+                                                     Contact.archived_at.is_(None)))
+    return sorted(contacts, key=lambda c: (name_key(c.name), c.id))
+
+
+def find_contact(contacts: Sequence[Contact], name: str) -> Contact | None:
+    wanted = name_key(name)
+    return next((c for c in contacts if name_key(c.name) == wanted), None)
+
+
+def close_matches(contacts: Sequence[Contact], name: str, n: int = 3) -> list[Contact]:
+    """Contacts a typed name most likely meant: close spellings, or a name within the other ("Jane Roe" for
+    "Dr. Jane Roe")."""
+    wanted = name_key(name)
+    if not wanted:
+        return []
+    by_key = {name_key(c.name): c for c in contacts}
+    found = [by_key[key] for key in difflib.get_close_matches(wanted, list(by_key), n=n, cutoff=0.6)]
+    for key, contact in by_key.items():
+        if contact not in found and len(wanted) >= 3 and (wanted in key or key in wanted):
+            found.append(contact)
+    return found[:n]
+
+
+def _names(contacts: Sequence[Contact]) -> str:
+    names = [f"“{c.name}”" for c in contacts]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def get_contact(session: Session, client: Client, name: str) -> Contact:
+    """An active contact of the client by name (case-insensitive), else a UserError naming close matches
+    and the client's contacts."""
+    if not normalise(name):
+        raise UserError("Say which contact, by name, like `\"Dr. Jane Roe\"`.", field="name")
+    contacts = active_contacts(session, client)
+    contact = find_contact(contacts, name)
+    if contact is not None:
+        return contact
+    if not contacts:
+        raise UserError(f"{client.name} has no contacts yet. Add one: `/cmo contact add {client.key} \"<name>\"`.",
+                        field="name")
+    close = close_matches(contacts, name)
+    known = f" {client.name}'s contacts: {_names(contacts[:10])}" + (" and more." if len(contacts) > 10 else ".")
+    if close:
+        raise UserError(f"“{normalise(name)}” is not one of {client.name}'s contacts. Did you mean {_names(close)}?"
+                        + known, field="name")
+    raise UserError(f"“{normalise(name)}” is not one of {client.name}'s contacts." + known, field="name")
+
+
+@dataclass(frozen=True)
+class LastContact:
+    """A contact's latest interaction (a note is not contact): with anyone of ours, and with our peer."""
+
+    any: Interaction | None
+    peer: Interaction | None  # by the contact's peer (no peer named: by anyone)
+
+
+def last_contacts(session: Session, team_id: str, contacts: Sequence[Contact]) -> dict[int, LastContact]:
+    """Each contact's latest interaction by anyone and by its peer, in one query (at most two rows a contact)."""
+    if not contacts:
+        return {}
+    ids = [c.id for c in contacts]
+    by_peer = case((or_(Contact.peer_user_id.is_(None), Interaction.logged_by == Contact.peer_user_id), 1), else_=0)
+    order = (Interaction.occurred_on.desc(), Interaction.id.desc())
+    ranked = (
+        select(Interaction.id.label("interaction_id"), Interaction.contact_id.label("contact_id"),
+               by_peer.label("by_peer"),
+               func.row_number().over(partition_by=Interaction.contact_id, order_by=order).label("rank_any"),
+               func.row_number().over(partition_by=(Interaction.contact_id, by_peer), order_by=order)
+               .label("rank_peer"))
+        .join(Contact, Contact.id == Interaction.contact_id)
+        .where(Interaction.team_id == team_id, Interaction.contact_id.in_(ids),
+               Interaction.kind.in_(CONTACT_KINDS))
+        .subquery()
+    )
+    rows = session.execute(
+        select(Interaction, ranked.c.rank_any, ranked.c.by_peer, ranked.c.rank_peer)
+        .join(ranked, ranked.c.interaction_id == Interaction.id)
+        .where(or_(ranked.c.rank_any == 1, and_(ranked.c.by_peer == 1, ranked.c.rank_peer == 1)))
+    ).all()
+    latest: dict[int, dict[str, Interaction]] = {}
+    for interaction, rank_any, peer_flag, rank_peer in rows:
+        found = latest.setdefault(interaction.contact_id, {})
+        if rank_any == 1:
+            found["any"] = interaction
+        if peer_flag == 1 and rank_peer == 1:
+            found["peer"] = interaction
+    return {c.id: LastContact(latest.get(c.id, {}).get("any"), latest.get(c.id, {}).get("peer")) for c in contacts}
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+def _check_client(client: Client) -> None:
+    if client.is_archived:
+        raise UserError(f"{client.name} is archived; its contacts are kept as they are.", field="client")
+
+
+def _check_name(name: str) -> str:
+    name = normalise(name)
+    if not name:
+        raise UserError("Give the contact's name, like `\"Dr. Jane Roe\"`.", field="name")
+    if len(name) > MAX_NAME:
+        raise UserError(f"A contact's name can be at most {MAX_NAME} characters.", field="name")
+    return name
+
+
+def _check_role(role: str | None) -> str | None:
+    if role is None:
+        return None
+    role = normalise_role(role)
+    if len(role) > MAX_ROLE:
+        raise UserError(f"`role:` can be at most {MAX_ROLE} characters.", field="role")
+    return role or None
+
+
+def _check_unique(session: Session, client: Client, name: str, *, other_than: Contact | None = None) -> None:
+    existing = find_contact(active_contacts(session, client), name)
+    if existing is not None and existing is not other_than:
+        raise UserError(f"{client.name} already has a contact “{existing.name}”. Change it with "
+                        f"`/cmo contact set {client.key} \"{existing.name}\" ...`.", field="name")
+
+
+def add_contact(session: Session, actor: Actor, client: Client, *, name: str, role: str | None = None,
+                peer_user_id: str | None = None) -> tuple[Contact, int]:
+    """The new contact, and how many earlier interactions named them (and are now linked to them)."""
+    _check_client(client)
+    name, role = _check_name(name), _check_role(role)
+    _check_unique(session, client, name)
+    contact = Contact(team_id=actor.team_id, client_id=client.id, name=name, role=role, peer_user_id=peer_user_id,
+                      created_by=actor.user_id, surface=actor.surface)
+    session.add(contact)
+    session.flush()
+    audit.record(session, actor, "contact.add", contact, client_id=client.id, before=None,
+                 after=audit.snapshot(contact, AUDITED_FIELDS))
+    return contact, _link_earlier(session, client, contact)
+
+
+def _link_earlier(session: Session, client: Client, contact: Contact) -> int:
+    """Interactions logged before the contact was known, `with:` their name: linked to them (the name as
+    logged stays as it was)."""
+    wanted = name_key(contact.name)
+    rows = session.execute(select(Interaction.id, Interaction.contact_name).where(
+        Interaction.team_id == client.team_id, Interaction.client_id == client.id,
+        Interaction.contact_id.is_(None), Interaction.contact_name.is_not(None))).all()
+    ids = [row.id for row in rows if name_key(row.contact_name) == wanted]
+    if ids:
+        session.execute(update(Interaction).where(Interaction.id.in_(ids)).values(contact_id=contact.id)
+                        .execution_options(synchronize_session=False))
+    return len(ids)
+
+
+def update_contact(session: Session, actor: Actor, client: Client, contact: Contact,
+                   changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Sets what is given (`name`, `role`, `peer_user_id`; None clears role and peer); returns
+    {field: (old, new)} for what changed (nothing changed: nothing is written)."""
+    _check_client(client)
+    values = dict(changes)
+    if "name" in values:
+        values["name"] = _check_name(values["name"] or "")
+        _check_unique(session, client, values["name"], other_than=contact)
+    if "role" in values:
+        values["role"] = _check_role(values["role"])
+    changed = {k: v for k, v in values.items() if getattr(contact, k) != v}
+    if not changed:
+        return {}
+    before = audit.snapshot(contact, AUDITED_FIELDS)
+    for key, value in changed.items():
+        setattr(contact, key, value)
+    after = audit.snapshot(contact, AUDITED_FIELDS)
+    # The name is always kept, changed or not: history says which contact.
+    audit.record(session, actor, "contact.update", contact, client_id=client.id,
+                 before={"name": before["name"], **{k: before[k] for k in changed}},
+                 after={"name": after["name"], **{k: after[k] for k in changed}})
+    if "name" in changed:  # interactions logged `with:` the new name before it was known
+        _link_earlier(session, client, contact)
+    return {k: (before[k], after[k]) for k in changed}
+
+
+def archive_contact(session: Session, actor: Actor, client: Client, contact: Contact) -> Contact:
+    _check_client(client)
+    before = audit.snapshot(contact, AUDITED_FIELDS)
+    contact.archived_at = utcnow()
+    contact.archived_by = actor.user_id
+    audit.record(session, actor, "contact.archive", contact, client_id=client.id, before=before,
+                 after=audit.snapshot(contact, AUDITED_FIELDS))
+    return contact
+
+
+def link_for(session: Session, client: Client, contact_name: str | None) -> tuple[str | None, int | None]:
+    """What an interaction `with:` this name records: a known contact's canonical name and id, else the text
+    as typed and no id."""
+    if contact_name is None:
+        return None, None
+    contact = find_contact(active_contacts(session, client), contact_name)
+    return (contact.name, contact.id) if contact is not None else (contact_name, None)
+
+
+def days_silent(last: Interaction | None, today: dt.date) -> int | None:
+    return (today - last.occurred_on).days if last is not None else None
