@@ -41,7 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.blocks.outbox import failure_notice
-from bot.channels import ChannelGuard
+from bot.channels import ChannelGuard, is_direct_message
 from bot.db import Database
 from bot.db.models import OutboxMessage, OutboxStatus, utcnow
 from bot.delivery_failures import after_failure
@@ -442,10 +442,13 @@ class DeliveryWorker:
         """The ts of the message if Slack has it, None if not, _UNKNOWN if Slack can't say now."""
         oldest = (row.claimed_at or row.created_at) - dt.timedelta(minutes=5)
         try:
+            channel = row.channel_id
+            if is_direct_message(channel):  # posted to a user id; its history is the DM's, by its D id
+                channel = self.client.conversations_open(users=channel)["channel"]["id"]
             cursor = None
             while True:
                 response = self.client.conversations_history(
-                    channel=row.channel_id, oldest=f"{oldest.timestamp():.6f}", limit=200,
+                    channel=channel, oldest=f"{oldest.timestamp():.6f}", limit=200,
                     include_all_metadata=True, cursor=cursor)
                 for message in response.get("messages", []):
                     metadata = message.get("metadata") or {}

@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.channels import is_direct_message
+
 # Form-encoded calls carry these as JSON strings.
 _JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 # Not a Web API method: files_upload_v2's POST of the bytes to the URL files.getUploadURLExternal gave. It is
@@ -181,11 +183,17 @@ class LocalSlack:
             for _ in range(times):
                 self._faults[method].append(Fault(status=0))
 
+    @staticmethod
+    def dm_channel(channel: str) -> str:
+        """The id of the app's DM with a user (given a user id), else `channel` itself."""
+        return "D" + channel[1:31] if is_direct_message(channel) else channel
+
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Messages posted with chat.postMessage, oldest first (in one channel, or in all)."""
+        """Messages posted with chat.postMessage, oldest first (in one channel, or in all; a user id: the
+        app's DM with that user)."""
         with self._lock:
             if channel is not None:
-                return list(self.messages.get(channel, []))
+                return list(self.messages.get(self.dm_channel(channel), []))
             return [message for messages in self.messages.values() for message in messages]
 
     def shared_files(self, channel: str | None = None) -> list[dict[str, Any]]:
@@ -227,9 +235,11 @@ class LocalSlack:
                        "bot_id": "B0RAPPORT", "user": self.bot_user_id}
             if args.get("metadata"):
                 message["metadata"] = args["metadata"]
+            # As Slack does: a user id as the channel posts in the app's DM with them, named by its D id.
+            channel = self.dm_channel(args.get("channel", ""))
             with self._lock:
-                self.messages[args.get("channel", "")].append(message)
-            return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
+                self.messages[channel].append(message)
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.update":
@@ -244,6 +254,8 @@ class LocalSlack:
         if method == "conversations.join":
             return {"ok": True, "channel": {"id": args.get("channel")}}
         if method == "conversations.history":
+            if is_direct_message(str(args.get("channel") or "")):  # Slack wants the DM's D id here
+                return {"ok": False, "error": "channel_not_found"}
             with self._lock:
                 history = list(reversed(self.messages.get(args.get("channel", ""), [])))
             oldest = float(args.get("oldest") or 0)
@@ -253,7 +265,7 @@ class LocalSlack:
             users = str(args.get("users") or "")
             if not users or "," in users:
                 return {"ok": False, "error": "invalid_arguments"}
-            return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")[:30]}}
+            return {"ok": True, "channel": {"id": self.dm_channel(users)}}
         if method == "files.getUploadURLExternal":
             if not args.get("filename") or not str(args.get("length") or "").isdigit():
                 return {"ok": False, "error": "invalid_arguments"}

@@ -115,7 +115,8 @@ def test_typed_text_is_shown_as_typed(tmp_path, database_url):
 
 def test_demo_seeds_four_clients_once(tmp_path, database_url):
     out = run_console("/cmo client list\n/cmo status\n", tmp_path, database_url, "--demo")
-    assert "Seeded a sample portfolio (4 clients, 3 regular meetings)." in out
+    assert ("Seeded a sample portfolio (4 clients, 3 regular meetings, 5 contacts, 3 promises, 2 agreed lines, "
+            "2 lessons).") in out
     listing = reply_to(out, "/cmo client list")
     assert "Clients (4)" in listing
     for name in ("Acme Biologics", "Borealis Pharma", "Cygnus Therapeutics", "Delta Vaccines"):

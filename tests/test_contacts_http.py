@@ -471,3 +471,16 @@ def test_contact_archive_form(acme, database, slack):
 def test_help_explains_contacts(acme):
     text = unescape(message_text(reply(acme.command("help contacts"))))
     assert "Contacts and peers" in text and FORMS["contact add"] in text and FORMS["contacts"] in text
+
+
+def test_two_adds_of_one_name_at_once_keep_one_and_say_so(acme, database, monkeypatch):
+    """The check for a duplicate passes for both (neither sees the other's row yet): the unique index decides,
+    and the second gets a clear error, not a database error."""
+    import bot.services.contacts as contact_service
+
+    assert "Added" in shown(acme.command('contact add acme "Dr. Jane Roe"'))
+    monkeypatch.setattr(contact_service, "_check_unique", lambda *args, **kwargs: None)  # as if in a race
+    text = assert_error(acme.command('contact add acme "dr. jane roe"'), "already has a contact",
+                        "a moment ago", form=FORMS["contact add"])
+    assert "IntegrityError" not in text
+    assert [c.name for c in contacts(database)] == ["Dr. Jane Roe"]

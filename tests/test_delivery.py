@@ -415,6 +415,32 @@ def test_an_orphan_that_never_reached_slack_is_posted_once(database, slack):
     assert row(database, message).status == OutboxStatus.SENT
 
 
+def test_an_orphan_direct_message_is_checked_in_the_dm_and_not_posted_again(database, slack):
+    """A message to a user id (an owner told of contact) lands in the app's DM with them: after a crash its
+    history is read there (conversations.open gives the DM's id; Slack refuses a user id for history)."""
+    message = queue(database, "dm", "U0ANA", text="hello")
+    leave_sending(database, message)
+    ts = post_with_metadata(slack, "U0ANA", message, "hello")
+
+    report = make_worker(database, slack).deliver()
+
+    assert report.reconciled == 1 and report.sent == 0
+    assert [call.args["channel"] for call in slack.calls_to(HISTORY)] == ["D0ANA"]
+    assert len(slack.calls_to(POST)) == 1  # only the one made above
+    assert (row(database, message).status, row(database, message).slack_ts) == (OutboxStatus.SENT, ts)
+
+
+def test_an_orphan_direct_message_that_never_arrived_is_posted_once(database, slack):
+    message = queue(database, "dm", "U0ANA", text="hello")
+    leave_sending(database, message)
+
+    report = make_worker(database, slack).deliver()
+
+    assert report.reconciled == 0 and report.sent == 1
+    assert posted_ids(slack, "U0ANA") == [message]
+    assert row(database, message).status == OutboxStatus.SENT
+
+
 def test_an_orphan_slack_cannot_check_is_failed_not_posted(database, slack):
     message = queue(database, "m", "C0AAA")
     leave_sending(database, message)

@@ -204,7 +204,8 @@ def test_an_unknown_job_exits_2_naming_the_jobs(env, workdir, slack):
     result = rapport("jobs", "run", "weekly-digets", env=env, cwd=workdir)
     assert result.returncode == 2
     assert "no job named 'weekly-digets'" in result.stderr
-    jobs = ("deliver, delay-followups, stale-nudges, meeting-reminders, meeting-followups, weekly-digest, "
+    jobs = ("deliver, delay-followups, stale-nudges, meeting-reminders, meeting-followups, promise-reminders, "
+            "weekly-digest, "
             "housekeeping")
     assert jobs in result.stderr
     assert "Traceback" not in result.stderr

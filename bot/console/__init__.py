@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot import demo
 from bot.afterwards import InlineRunner
 from bot.app import create_app
 from bot.blocks.text import escape
@@ -92,7 +93,7 @@ class Console:
             today = dt.datetime.now(self.settings.zone).date()
             seeded = seed(session, actor, lambda n: render.local_id("U", n), lambda n: render.local_id("C", n),
                           today)
-        self._print("Seeded a sample portfolio (4 clients, 3 regular meetings)." if seeded
+        self._print(f"Seeded a sample portfolio ({demo.summary()})." if seeded
                     else "The database has clients already; --demo added nothing.")
 
     def run_line(self, line: str) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db.models import CONTACT_KINDS, Client, Contact, Interaction, utcnow
@@ -185,8 +186,13 @@ def add_contact(session: Session, actor: Actor, client: Client, *, name: str, ro
     _check_unique(session, client, name)
     contact = Contact(team_id=actor.team_id, client_id=client.id, name=name, role=role, peer_user_id=peer_user_id,
                       created_by=actor.user_id, surface=actor.surface)
-    session.add(contact)
-    session.flush()
+    try:
+        with session.begin_nested():  # two people adding the same name at once: the unique index keeps one
+            session.add(contact)
+            session.flush()
+    except IntegrityError:
+        raise UserError(f"{client.name} already has a contact “{name}”: someone added them a moment ago. "
+                        f"`/cmo contacts {client.key}` lists them.", field="name") from None
     audit.record(session, actor, "contact.add", contact, client_id=client.id, before=None,
                  after=audit.snapshot(contact, AUDITED_FIELDS))
     return contact, _link_earlier(session, client, contact)
