@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -87,8 +88,10 @@ def seed(session: Session, actor: Actor, user_id_for, channel_id_for, today: dt.
                             internal_channel_id=channel_id_for(channel) if channel else None,
                             cadence_days=cadence, timezone=zone, country=country)
         clients[key] = client
+        # Each client's contact logged by its owner (the one voice, and the peer of its main contact).
+        logger = replace(actor, user_id=user_id_for(owner)) if owner else actor
         for days_ago, kind, summary, contact in reversed(interactions):
-            log_interaction(session, actor, client, kind=kind, summary=summary,
+            log_interaction(session, logger, client, kind=kind, summary=summary,
                             occurred_on=today - dt.timedelta(days=days_ago), today=today, contact_name=contact)
     change = record_change(session, actor, clients["borealis"], item="Lot B-2291 release",
                            old_date=today + dt.timedelta(days=5), new_date=today + dt.timedelta(days=9),

@@ -124,8 +124,8 @@ def overdue_nudge(promise: Promise, client: Client, today: dt.date) -> Message:
     days = max(1, (today - promise.due_on).days)
     message = (f":bell: {t.user(promise.owner_user_id)}: promise #{promise.id} to *{t.user_text(client.name, 200)}* "
                f"was due *{t.day(promise.due_on)}* and is overdue ({days_text(days)}): {what_text(promise)}\n"
-               f"Keep it and mark it done, or move it with a reason: `/cmo promise move #{promise.id} to:<date> "
-               'reason:"<why>"`.')
+               + t.escape(f"Keep it and mark it done, or move it with a reason: `/cmo promise move #{promise.id} "
+                          'to:<date> reason:"<why>"`.'))
     return Message(text=f"Promise #{promise.id} to {client.name} is overdue", blocks=[
         section(message), done_button(promise, f"promise:{promise.id}:overdue")])
 

@@ -27,7 +27,7 @@ def collect(session: Session, scope: Scope, limit: int) -> Found:
 def line(item: tuple[Lesson, ScheduleChange | None], scope: Scope) -> str:
     lesson, change = item
     source = f" · from {change_text(change)}" if change is not None else ""
-    return (f"{t.user_text(lesson.text, 300)} — {lesson.created_at:%a %d %b %Y} · "
+    return (f"{t.user_text(lesson.text, 300)} — {t.day(lesson.created_at.astimezone(scope.zone).date())} · "
             f"{t.user(lesson.created_by)}{source}")
 
 

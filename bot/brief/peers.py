@@ -52,9 +52,13 @@ def collect(session: Session, scope: Scope, limit: int) -> Found:
     spoken = any(latest[c.id].any is not None and latest[c.id].any.occurred_on >= since for c in executives)
     if spoken:
         return Found(rows, len(rows))
-    why = ("no executive among the contacts: add one with a role like CEO, VP or head of site" if not executives
-           else "none of " + ", ".join(f"*{t.user_text(c.name, 80)}*" for c in executives[:3])
-           + (" and others" if len(executives) > 3 else "") + " was spoken to")
+    named = [f"*{t.user_text(c.name, 80)}*" for c in executives[:3]] + (["others"] if len(executives) > 3 else [])
+    if not executives:
+        why = "no executive among the contacts: add one with a role like CEO, VP or head of site"
+    elif len(named) == 1:
+        why = f"{named[0]} was not spoken to"
+    else:
+        why = "none of " + ", ".join(named[:-1]) + f" or {named[-1]} was spoken to"
     # The call-out always shows: the contacts make room for it.
     return Found([*rows[:max(0, limit - 1)], CallOut(f"{NO_EXECUTIVE}: {why}.")], len(rows) + 1)
 
