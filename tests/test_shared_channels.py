@@ -259,12 +259,12 @@ def test_another_clients_name_never_lands_in_a_clients_channel(bot, database, da
     with database.transaction() as session:  # both went quiet long ago
         session.execute(update(Client).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=90)))
     at = dt.datetime.combine(monday, dt.time(14, 5), dt.UTC)
-    for job in ("stale-nudges", "delay-followups", "meeting-reminders", "weekly-digest"):
+    for job in ("stale-nudges", "delay-followups", "meeting-reminders", "promise-reminders", "weekly-digest"):
         run_job(monkeypatch, workdir, env, job, at)
     run_job(monkeypatch, workdir, env, "meeting-followups", at + dt.timedelta(days=1))
     for channel, (name, _key) in NAMES.items():  # each job posted in each channel: the test proves something
         posted = "\n".join(message_text(m) for m in slack.posted(channel))
-        for words in (f"{name}: no contact for", f"not told to {name}", "starts in"):
+        for words in (f"{name}: no contact for", f"not told to {name}", "starts in", f"to *{name}* was due"):
             assert words in posted, (channel, words, posted)
     assert_segregated(slack)
     # The portfolio (the digest) went to the managers channel only, and names both clients there.

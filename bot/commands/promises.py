@@ -229,11 +229,13 @@ def parse_list(tokens: list[Token]) -> ListPromises:
 
 def list_promises(command: ListPromises, ctx: Context) -> Message:
     client = ctx.client(command.client, allow_archived=True) if command.client else None
-    promises = promise_service.list_promises(
-        ctx.session, ctx.actor.team_id, client_id=client.id if client else None,
-        owner_user_id=ctx.actor.user_id if command.mine else None)
     clients = {c.id: c for c in client_service.list_clients(ctx.session, ctx.actor.team_id, include_archived=True)}
     todays = {c.id: ctx.today_for(c) for c in clients.values()}
+    # Overdue: due before the latest "today" of any zone in the database; each client's own today below.
+    promises = promise_service.list_promises(
+        ctx.session, ctx.actor.team_id, client_id=client.id if client else None,
+        owner_user_id=ctx.actor.user_id if command.mine else None,
+        due_before=max(todays.values()) if command.overdue and todays else None)
     if command.overdue:
         promises = [p for p in promises if p.due_on < todays[p.client_id]]
     which = "overdue" if command.overdue else "open"
