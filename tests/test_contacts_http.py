@@ -15,6 +15,7 @@ from tests.commands_support import (
     assert_no_raw_markup,
     interactions,
     mention,
+    mrkdwn_texts,
     opened_form,
     reply,
     shown,
@@ -68,6 +69,11 @@ def events(database, prefix: str = "contact.") -> list[AuditEvent]:
                                     .order_by(AuditEvent.id)))
 
 
+def audit_of(database, action: str) -> list[AuditEvent]:
+    with database.transaction() as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
 def counts(database) -> tuple[int, int, int]:
     with database.transaction() as session:
         return tuple(session.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
@@ -114,6 +120,9 @@ def test_contact_add_links_earlier_interactions_with_that_name(acme, database):
     acme_call, beta_call = interactions(database)
     assert acme_call.contact_id == contacts(database)[0].id and acme_call.contact_name == "jane roe"
     assert beta_call.contact_id is None
+    # The audit trail says why the interaction's contact changed.
+    assert audit_of(database, "contact.add")[-1].after["linked_interactions"] == [acme_call.id]
+    assert "linked 1 earlier interaction with them" in shown(acme.command("history acme"))
 
 
 @pytest.mark.parametrize("text, fragments", [
@@ -484,3 +493,10 @@ def test_two_adds_of_one_name_at_once_keep_one_and_say_so(acme, database, monkey
                         "a moment ago", form=FORMS["contact add"])
     assert "IntegrityError" not in text
     assert [c.name for c in contacts(database)] == ["Dr. Jane Roe"]
+
+
+def test_the_hint_for_an_unknown_name_shows_the_form_escaped(acme):
+    response = acme.command('log acme call Kick-off with:"Kim Park"')
+    for text in mrkdwn_texts(response.json):
+        assert "<function>" not in text, text  # Slack would take it for an entity
+    assert 'role:"<function>"' in shown(response)

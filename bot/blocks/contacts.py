@@ -109,24 +109,30 @@ def unknown_contact_hint(client: Client, interaction: Interaction, close: Sequen
                 "reason:\"the known contact\"`")
     name = (interaction.contact_name or "").replace('"', "'")
     return (f"“{typed}” is not one of {t.escape(client.name)}'s contacts (kept as typed). Add them with "
-            f"`/cmo contact add {client.key} \"{t.escape(name)}\" role:\"<function>\" peer:@someone`")
+            + t.escape(f"`/cmo contact add {client.key} \"{name}\" role:\"<function>\" peer:@someone`"))
 
 
 # -- history ---------------------------------------------------------------------------------------------
+
+def _linked(after: dict[str, Any]) -> str:
+    count = len(after.get("linked_interactions") or [])
+    return f"; linked {count} earlier interaction{'s' if count != 1 else ''} with them" if count else ""
+
 
 @event_line("contact.add")
 def _added(event: AuditEvent) -> str:
     after = event.after or {}
     return (f"added contact {contact_name(str(after.get('name', '')))} ({role_text(after.get('role'))}, "
-            f"{peer_text(after.get('peer_user_id'))})")
+            f"{peer_text(after.get('peer_user_id'))}){_linked(after)}")
 
 
 @event_line("contact.update")
 def _updated(event: AuditEvent) -> str:
     before, after = event.before or {}, event.after or {}
     changes = [f"{FIELD_LABELS.get(k, t.escape(k))} {_value(k, before.get(k))} → {_value(k, after.get(k))}"
-               for k in after if before.get(k) != after.get(k)]
-    return f"changed contact {contact_name(str(before.get('name', '')))}: " + ("; ".join(changes) or "nothing")
+               for k in after if k != "linked_interactions" and before.get(k) != after.get(k)]
+    return (f"changed contact {contact_name(str(before.get('name', '')))}: " + ("; ".join(changes) or "nothing")
+            + _linked(after))
 
 
 @event_line("contact.archive")
