@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.db.batches import batches
 from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, AlertKind, Client, Interaction, InteractionKind
 from bot.errors import UserError
 from bot.services import Actor, audit, contacts, meetings, nudges
@@ -94,24 +95,22 @@ def last_contact(session: Session, client: Client) -> Interaction | None:
     """The latest real contact with the client (a note is not contact)."""
     return session.scalar(
         select(Interaction)
+        # `<> note`, as ix_interactions_contact_latest is defined: the planner walks that index down one row.
         .where(Interaction.team_id == client.team_id, Interaction.client_id == client.id,
-               Interaction.kind.in_(CONTACT_KINDS))
+               Interaction.kind != InteractionKind.NOTE)
         .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
         .limit(1)
     )
 
 
 def last_contact_dates(session: Session, team_id: str, client_ids: list[int]) -> dict[int, dt.date]:
-    """Each client's latest contact date, in one query."""
-    if not client_ids:
-        return {}
-    rows = session.execute(
-        select(Interaction.client_id, func.max(Interaction.occurred_on))
-        .where(Interaction.team_id == team_id, Interaction.client_id.in_(client_ids),
-               Interaction.kind.in_(CONTACT_KINDS))
-        .group_by(Interaction.client_id)
-    )
-    return {client_id: occurred_on for client_id, occurred_on in rows}
+    """Each client's latest contact date: one index lookup per client, not a scan of its interactions."""
+    found: dict[int, dt.date] = {}
+    latest = nudges.latest_contact_of_client(team_id, "occurred_on")
+    for batch in batches(client_ids):
+        rows = session.execute(select(Client.id, latest).where(Client.team_id == team_id, Client.id.in_(batch)))
+        found.update((client_id, occurred_on) for client_id, occurred_on in rows if occurred_on is not None)
+    return found
 
 
 def next_planned_contact(session: Session, client: Client, today: dt.date) -> dt.date | None:

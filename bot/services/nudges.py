@@ -67,8 +67,9 @@ class StaleClient:
         return self.last_contact.occurred_on.isoformat() if self.last_contact else NEVER
 
 
-def _last_contact(team_id: str, column):
-    """`column` of the client's latest contact: a walk down ix_interactions_contact_latest, one row."""
+def latest_contact_of_client(team_id: str, column: str):
+    """`column` of the latest contact (not a note) of the client in the enclosing query (`Client`): a correlated
+    scalar subquery that walks ix_interactions_contact_latest down one row, however many interactions there are."""
     contact = aliased(Interaction)
     return (select(getattr(contact, column))
             .where(contact.team_id == team_id, contact.client_id == Client.id, contact.kind != InteractionKind.NOTE)
@@ -93,7 +94,7 @@ def stale_clients(session: Session, team_id: str, default_zone, now: dt.datetime
     # Scalar subqueries, not joins: each is an index lookup per client, so no plan can scan the interactions.
     rows = session.execute(
         select(Client.id, Client.cadence_days, Client.timezone, Client.created_at,
-               _last_contact(team_id, "id"), _last_contact(team_id, "occurred_on"),
+               latest_contact_of_client(team_id, "id"), latest_contact_of_client(team_id, "occurred_on"),
                _latest_plan(team_id, "next_contact_on"), _latest_plan(team_id, "logged_at"))
         .where(Client.team_id == team_id, Client.archived_at.is_(None))
     ).all()
