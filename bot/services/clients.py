@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 import re
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -149,6 +149,11 @@ def resolve_client(session: Session, team_id: str, reference: str, *, allow_arch
     wanted = " ".join(reference.split()).lower()
     if not wanted:
         raise UserError("Say which client: its key or name.", field="client")
+    found = _matching_in_sql(session, team_id, wanted, allow_archived=allow_archived)
+    if found is not None:
+        return found
+    # Not one clear match by the indexes: the whole list decides (ambiguity, archived, close candidates, and
+    # letters SQL's lower() does not fold): only on this path are all of the workspace's clients read.
     clients = list(session.scalars(select(Client).where(Client.team_id == team_id)))
     active = [c for c in clients if not c.is_archived]
     pool = clients if allow_archived else active
@@ -178,6 +183,24 @@ def resolve_client(session: Session, team_id: str, reference: str, *, allow_arch
                         + (" and more (`/cmo client list`)." if len(active) > 10 else "."), field="client")
     raise UserError(f"No client matches `{reference}`: there are no clients yet. "
                     "Add one with `/cmo client add <name>`.", field="client")
+
+
+def _matching_in_sql(session: Session, team_id: str, wanted: str, *, allow_archived: bool) -> Client | None:
+    """The one client whose key or name is `wanted` (the unique indexes answer), else the one whose key or name
+    starts with it; None when that is not exactly one."""
+    exact = list(session.scalars(select(Client).where(
+        Client.team_id == team_id, or_(func.lower(Client.key) == wanted, func.lower(Client.name) == wanted))))
+    if exact:
+        active = [c for c in exact if not c.is_archived]
+        chosen = exact if allow_archived else active
+        return chosen[0] if len(chosen) == 1 and len(exact) == len(chosen) else None
+    pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = select(Client).where(Client.team_id == team_id, or_(func.lower(Client.key).like(pattern, escape="\\"),
+                                                                func.lower(Client.name).like(pattern, escape="\\")))
+    if not allow_archived:
+        query = query.where(Client.archived_at.is_(None))
+    prefixed = list(session.scalars(query.limit(2)))
+    return prefixed[0] if len(prefixed) == 1 else None
 
 
 def _names(clients: list[Client]) -> str:
