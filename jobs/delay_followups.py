@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from bot.blocks.changes import followup_escalation, followup_nudge
 from bot.config import Settings
-from bot.db.models import Client
 from bot.runtime import Runtime
 from bot.services import calendars as calendar_service
 from bot.services.changes import followup_keys, open_changes_by_client
+from bot.services.clients import clients_by_id
 from jobs.common import JobResult, Outgoing, run_planner
 from jobs.owner_zones import refresh_owner_zones
 
@@ -24,7 +24,7 @@ NAME = "delay-followups"
 def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -> list[Outgoing]:
     outgoing: list[Outgoing] = []
     by_client = open_changes_by_client(session, team_id)
-    clients = [session.get(Client, client_id) for client_id in by_client]
+    clients = list(clients_by_id(session, team_id, by_client).values())
     calendars = calendar_service.calendars(session, team_id, clients, settings)
     for client in clients:
         calendar = calendars[client.id]

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from bot.blocks.promises import escalation, overdue_nudge, reminder
 from bot.config import Settings
-from bot.db.models import Client
 from bot.runtime import Runtime
 from bot.services import calendars as calendar_service
 from bot.services.business_time import BusinessCalendar
+from bot.services.clients import clients_by_id
 from bot.services.promises import open_by_client, reminder_keys
 from jobs.common import JobResult, Outgoing, run_planner
 from jobs.owner_zones import refresh_owner_zones
@@ -38,7 +38,7 @@ def reminder_day(calendar: BusinessCalendar, due_on: dt.date) -> dt.date:
 def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -> list[Outgoing]:
     outgoing: list[Outgoing] = []
     by_client = open_by_client(session, team_id)
-    clients = [c for c in (session.get(Client, client_id) for client_id in by_client) if not c.is_archived]
+    clients = [c for c in clients_by_id(session, team_id, by_client).values() if not c.is_archived]
     calendars = calendar_service.calendars(session, team_id, clients, settings)
     for client in clients:
         calendar = calendars[client.id]
