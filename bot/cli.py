@@ -70,6 +70,24 @@ def _parser() -> argparse.ArgumentParser:
                           help="the app's name in Slack, at most 35 characters (default: Rapport)")
     manifest.set_defaults(handler=_manifest)
 
+    importing = commands.add_parser("import", help="bring a portfolio in from a CSV file (a CRM export)",
+                                    description="Import clients, contacts or interactions from a CSV file with a "
+                                    "header row (Salesforce and HubSpot column names accepted). Every row is checked "
+                                    "first: with any bad row nothing is written, unless --skip-bad. Importing a file "
+                                    "again adds only what is not there yet.")
+    importing.add_argument("kind", choices=("clients", "contacts", "interactions"))
+    importing.add_argument("file", help="the CSV file (UTF-8; comma, semicolon or tab separated)")
+    importing.add_argument("--team", metavar="T…", help="the Slack workspace (default: the only one with clients; "
+                           "the console's is T0CONSOLE)")
+    importing.add_argument("--as", dest="user", metavar="U…",
+                           help="your Slack user id: who imports, on record, and the author of interactions whose "
+                           "own is not known (required for interactions; clients and contacts default to `import`)")
+    importing.add_argument("--dry-run", action="store_true", help="check and count; write nothing")
+    importing.add_argument("--skip-bad", action="store_true", help="write the good rows and list the bad ones")
+    importing.add_argument("--date-format", choices=("iso", "us", "eu"), default="iso",
+                           help="dates besides ISO 2025-03-04: us = 3/4/2025 month first, eu = 4.3.2025 day first")
+    importing.set_defaults(handler=_import)
+
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(title="audit commands", metavar="<audit command>", required=True)
     audit_commands.add_parser("verify", help="check each workspace's hash chain; exit 1 at the first break"
@@ -287,6 +305,29 @@ def _manifest(settings: Settings, args: argparse.Namespace) -> int:
 
     print(json.dumps(build_manifest(args.url, args.name), indent=2))
     return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.db import Database
+    from bot.importing import FileProblem, ImportRefused, run_import
+    from bot.importing.people import slack_lookup
+
+    logging.getLogger().setLevel(logging.WARNING)
+    database = Database.for_jobs(settings.database_url)
+    try:
+        database.upgrade()
+        report = run_import(database, args.kind, Path(args.file), team_id=args.team, actor_user_id=args.user,
+                            dry_run=args.dry_run, skip_bad=args.skip_bad, date_format=args.date_format,
+                            lookup=slack_lookup(settings), progress=sys.stderr.isatty())
+    except (FileProblem, ImportRefused) as problem:
+        print(f"rapport import: {problem}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    print("\n".join(report.lines()))
+    return report.exit_code
 
 
 def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:

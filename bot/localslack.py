@@ -86,6 +86,8 @@ class LocalSlack:
         # A user named here is known to this Slack even without a zone.
         self.admins: set[str] = set()
         self.owners: set[str] = set()
+        # users.lookupByEmail: the users Slack knows by email (lower case) -> their user id; others users_not_found.
+        self.emails: dict[str, str] = {}
         # conversations.info: channels shared with another organisation (a set answers is_ext_shared and
         # is_shared; a dict gives the flags themselves); others are internal. `unknown_channels` answer
         # channel_not_found.
@@ -300,6 +302,11 @@ class LocalSlack:
                 flags.update(is_ext_shared=True, is_shared=True)
             return {"ok": True, "channel": {"id": channel_id, "name": channel_id.lower(), "is_channel": True,
                                             **flags}}
+        if method == "users.lookupByEmail":
+            email = str(args.get("email") or "").strip().lower()
+            if email not in self.emails:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": self.emails[email], "profile": {"email": email}}}
         if method == "users.info":
             user_id = str(args.get("user") or "")
             tz = self.user_zones.get(user_id, self.default_tz)

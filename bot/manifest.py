@@ -20,6 +20,7 @@ BOT_SCOPES = [
     "channels:read",  # conversations.info: is a public channel shared with another organisation?
     "groups:read",  # the same, for private channels
     "users:read",  # an owner's time zone: nudges and follow-ups come in their business hours
+    "users:read.email",  # `rapport import`: an owner, peer or author given by email -> their user id
     "im:history",  # after a crash, confirm whether a direct message (an owner told of contact) arrived
     "im:write",  # "Add to calendar": a direct message to whoever pressed it...
     "files:write",  # ...carrying the meeting's .ics file

@@ -28,7 +28,7 @@ TEST_DATABASE_ENV = "RAPPORT_TEST_DATABASE_URL"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TABLES = ("audit_events", "lessons", "voice_lines", "promise_moves", "promises", "interactions", "contacts",
           "schedule_changes", "stale_alerts", "meeting_exceptions", "meetings",
-          "clients", "outbox", "processed_requests", "slack_users")
+          "clients", "outbox", "processed_requests", "slack_users", "imports")
 
 
 class SQLiteBackend:

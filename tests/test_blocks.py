@@ -824,7 +824,7 @@ def test_manifest_enables_app_home_and_its_event():
 
 def test_manifest_asks_for_the_fewest_scopes():
     expected = ["commands", "chat:write", "channels:join", "channels:history", "groups:history", "channels:read",
-                "groups:read", "users:read", "im:history", "im:write", "files:write"]
+                "groups:read", "users:read", "users:read.email", "im:history", "im:write", "files:write"]
     assert build_manifest()["oauth_config"]["scopes"]["bot"] == expected
     assert expected == BOT_SCOPES
 

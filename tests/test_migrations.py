@@ -31,7 +31,7 @@ from tests.conftest import TEST_DATABASE_ENV
 HEAD = migrations.head()
 TABLES = {"clients", "interactions", "audit_events", "outbox", "processed_requests", "schedule_changes",
           "slack_users", "stale_alerts", "meetings", "meeting_exceptions", "contacts", "promises", "promise_moves",
-          "voice_lines", "lessons"}
+          "voice_lines", "lessons", "imports"}
 # SQLite's full-text index of lessons: an FTS5 table and the shadow tables it keeps.
 FULL_TEXT_TABLES = {"lessons_fts", "lessons_fts_data", "lessons_fts_idx", "lessons_fts_docsize",
                     "lessons_fts_config"}

@@ -98,6 +98,10 @@ class Interaction(Base):
         # A contact's latest interaction (peer coverage): one index walk per contact.
         Index("ix_interactions_contact_person", "team_id", "contact_id", "occurred_on",
               sqlite_where=text("contact_id IS NOT NULL"), postgresql_where=text("contact_id IS NOT NULL")),
+        # An imported interaction's natural key (`rapport import`, migration 0010): the same file twice adds
+        # nothing twice.
+        Index("uq_interactions_import_key", "team_id", "import_key", unique=True,
+              sqlite_where=text("import_key IS NOT NULL"), postgresql_where=text("import_key IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,8 +118,29 @@ class Interaction(Base):
     logged_by: Mapped[str] = mapped_column(String(32))
     logged_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     surface: Mapped[str] = mapped_column(String(32))
+    # Imported ones only: `crm:<the CRM's id>`, else the SHA-256 of what it says (bot/importing/rows.py).
+    import_key: Mapped[str | None] = mapped_column(String(64))
 
     client: Mapped[Client] = relationship(back_populates="interactions", lazy="raise")
+
+
+class ImportRun(Base):
+    """One `rapport import` of a file: who, which file, what it added; one audit event, not one per row."""
+
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_team", "team_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # clients, contacts or interactions
+    file_name: Mapped[str] = mapped_column(String(300))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    added: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)  # already there, or a repeat within the file
+    bad: Mapped[int] = mapped_column(Integer)  # bad rows left out (--skip-bad)
+    by: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    surface: Mapped[str] = mapped_column(String(32))
 
 
 class AuditEvent(Base):
