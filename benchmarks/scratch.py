@@ -1,8 +1,10 @@
-"""A database of its own for a benchmark: a new SQLite file, or a schema of its own in the PostgreSQL database
-given (dropped after), migrated to the latest revision."""
+"""A database of its own for a benchmark, migrated to the latest revision: a new SQLite file in a new temporary
+directory (removed after), or a schema of its own in the PostgreSQL database given (dropped after). Its URL
+(`database.url`, the schema on the search path) is what the benchmark's subprocesses get as DATABASE_URL."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -16,7 +18,10 @@ from bot.db import Database
 
 @contextmanager
 def scratch_database(url: str | None) -> Iterator[Database]:
-    url, admin, schema = url or f"sqlite:///{tempfile.mkdtemp()}/bench.db", None, None
+    admin, schema, directory = None, None, None
+    if url is None:
+        directory = tempfile.mkdtemp(prefix="rapport-bench-db-")
+        url = f"sqlite:///{directory}/bench.db"
     if make_url(url).get_backend_name() == "postgresql":
         admin = create_engine(url, isolation_level="AUTOCOMMIT")
         schema = f"rapport_bench_{uuid.uuid4().hex[:8]}"
@@ -34,3 +39,5 @@ def scratch_database(url: str | None) -> Iterator[Database]:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)

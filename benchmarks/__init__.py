@@ -1,0 +1,1 @@
+"""Rapport's benchmarks: `python -m benchmarks` (see benchmarks/__main__.py)."""
