@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from bot.db.models import CONTACT_KINDS, Client, Contact, Interaction, utcnow
+from bot.db.batches import batches
+from bot.db.models import Client, Contact, Interaction, InteractionKind, utcnow
 from bot.errors import UserError
 from bot.services import Actor, audit
 
@@ -113,37 +114,34 @@ class LastContact:
     peer: Interaction | None  # by the contact's peer (no peer named: by anyone)
 
 
+def _latest_with(team_id: str, *, by_peer: bool):
+    """The id of the contact's latest interaction (not a note), or of the latest one logged by its peer (no
+    peer named: by anyone): a walk down ix_interactions_contact_person from its newest row, one index walk per
+    contact however long its history."""
+    latest = aliased(Interaction)
+    query = select(latest.id).where(latest.team_id == team_id, latest.contact_id == Contact.id,
+                                    latest.kind != InteractionKind.NOTE)
+    if by_peer:
+        query = query.where(or_(Contact.peer_user_id.is_(None), latest.logged_by == Contact.peer_user_id))
+    return (query.order_by(latest.occurred_on.desc(), latest.id.desc()).limit(1)
+            .correlate(Contact).scalar_subquery())
+
+
 def last_contacts(session: Session, team_id: str, contacts: Sequence[Contact]) -> dict[int, LastContact]:
-    """Each contact's latest interaction by anyone and by its peer, in one query (at most two rows a contact)."""
+    """Each contact's latest interaction by anyone and by its peer: two index walks per contact."""
     if not contacts:
         return {}
-    ids = [c.id for c in contacts]
-    by_peer = case((or_(Contact.peer_user_id.is_(None), Interaction.logged_by == Contact.peer_user_id), 1), else_=0)
-    order = (Interaction.occurred_on.desc(), Interaction.id.desc())
-    ranked = (
-        select(Interaction.id.label("interaction_id"), Interaction.contact_id.label("contact_id"),
-               by_peer.label("by_peer"),
-               func.row_number().over(partition_by=Interaction.contact_id, order_by=order).label("rank_any"),
-               func.row_number().over(partition_by=(Interaction.contact_id, by_peer), order_by=order)
-               .label("rank_peer"))
-        .join(Contact, Contact.id == Interaction.contact_id)
-        .where(Interaction.team_id == team_id, Interaction.contact_id.in_(ids),
-               Interaction.kind.in_(CONTACT_KINDS))
-        .subquery()
-    )
-    rows = session.execute(
-        select(Interaction, ranked.c.rank_any, ranked.c.by_peer, ranked.c.rank_peer)
-        .join(ranked, ranked.c.interaction_id == Interaction.id)
-        .where(or_(ranked.c.rank_any == 1, and_(ranked.c.by_peer == 1, ranked.c.rank_peer == 1)))
-    ).all()
-    latest: dict[int, dict[str, Interaction]] = {}
-    for interaction, rank_any, peer_flag, rank_peer in rows:
-        found = latest.setdefault(interaction.contact_id, {})
-        if rank_any == 1:
-            found["any"] = interaction
-        if peer_flag == 1 and rank_peer == 1:
-            found["peer"] = interaction
-    return {c.id: LastContact(latest.get(c.id, {}).get("any"), latest.get(c.id, {}).get("peer")) for c in contacts}
+    pairs: dict[int, tuple[int | None, int | None]] = {}
+    for batch in batches(c.id for c in contacts):
+        rows = session.execute(select(Contact.id, _latest_with(team_id, by_peer=False),
+                                      _latest_with(team_id, by_peer=True)).where(Contact.id.in_(batch)))
+        pairs.update((contact_id, (any_id, peer_id)) for contact_id, any_id, peer_id in rows)
+    wanted = {i for pair in pairs.values() for i in pair if i is not None}
+    loaded: dict[int, Interaction] = {}
+    for batch in batches(wanted):
+        loaded.update((i.id, i) for i in session.scalars(select(Interaction).where(Interaction.id.in_(batch))))
+    return {c.id: LastContact(loaded.get(pairs.get(c.id, (None, None))[0]),
+                              loaded.get(pairs.get(c.id, (None, None))[1])) for c in contacts}
 
 
 # -- writing ---------------------------------------------------------------------------------------------
