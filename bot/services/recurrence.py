@@ -142,9 +142,10 @@ def due_dates(schedule: Schedule, after_local: dt.datetime | None = None) -> Ite
 
 @lru_cache(maxsize=50_000)
 def _parsed(rule: str, dtstart: dt.datetime):
-    """A rule parsed once (the reminders job expands every meeting every minute); rrule objects are not
-    changed by iterating them."""
-    return rrulestr(rule, dtstart=dtstart)
+    """A rule parsed once (the reminders job expands every meeting every minute, status every request);
+    `cache=True` keeps the dates it has generated, so the next expansion reads them instead of computing
+    every date again from the first one (dateutil guards the cache with a lock)."""
+    return rrulestr(rule, dtstart=dtstart, cache=True)
 
 
 def is_due_on(schedule: Schedule, day: dt.date) -> bool:
