@@ -122,10 +122,20 @@ def assert_error(response: Response, *fragments: str, form: str | None) -> str:
     return text
 
 
-def table_counts(database) -> dict[str, int]:
+def row_counts(database, *models) -> dict[str, int]:
+    """How many rows each table has (a command refused must leave them all as they were)."""
     with database.transaction() as session:
-        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                for model in (Client, Interaction, AuditEvent)}
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model)) for model in models}
+
+
+def rows(database, model, *where) -> list:
+    """The model's rows matching `where`, oldest first."""
+    with database.transaction() as session:
+        return list(session.scalars(select(model).where(*where).order_by(model.id)))
+
+
+def table_counts(database) -> dict[str, int]:
+    return row_counts(database, Client, Interaction, AuditEvent)
 
 
 def clients(database, team: str = "T0ACME") -> list[Client]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.db.models import AuditEvent, Contact, Interaction
 from tests.commands_support import (
@@ -18,6 +18,8 @@ from tests.commands_support import (
     mrkdwn_texts,
     opened_form,
     reply,
+    row_counts,
+    rows,
     shown,
     today_utc,
     typed,
@@ -64,20 +66,15 @@ def contacts(database, *, active_only: bool = False) -> list[Contact]:
 
 
 def events(database, prefix: str = "contact.") -> list[AuditEvent]:
-    with database.transaction() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action.startswith(prefix))
-                                    .order_by(AuditEvent.id)))
+    return rows(database, AuditEvent, AuditEvent.action.startswith(prefix))
 
 
 def audit_of(database, action: str) -> list[AuditEvent]:
-    with database.transaction() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+    return rows(database, AuditEvent, AuditEvent.action == action)
 
 
-def counts(database) -> tuple[int, int, int]:
-    with database.transaction() as session:
-        return tuple(session.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
-                     for model in (Contact, Interaction, AuditEvent))
+def counts(database) -> tuple[int, ...]:
+    return tuple(row_counts(database, Contact, Interaction, AuditEvent).values())
 
 
 def add(bot, text: str, **kwargs) -> str:

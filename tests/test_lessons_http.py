@@ -9,7 +9,7 @@ import datetime as dt
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.db.models import AuditEvent, Client, Lesson, ScheduleChange
 from bot.services import Actor
@@ -22,6 +22,8 @@ from tests.commands_support import (
     mention,
     opened_form,
     reply,
+    row_counts,
+    rows,
     shown,
     typed,
     unescape,
@@ -59,14 +61,11 @@ def acme(bot):
 
 
 def lessons(database) -> list[Lesson]:
-    with database.transaction() as session:
-        return list(session.scalars(select(Lesson).order_by(Lesson.id)))
+    return rows(database, Lesson)
 
 
 def counts(database) -> dict[str, int]:
-    with database.transaction() as session:
-        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                for model in (Lesson, AuditEvent, ScheduleChange)}
+    return row_counts(database, Lesson, AuditEvent, ScheduleChange)
 
 
 def lesson(bot, text: str, **kwargs) -> str:

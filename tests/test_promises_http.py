@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from bot.blocks import Message
 from bot.commands import REGISTRY, OpenModal
@@ -22,6 +22,8 @@ from tests.commands_support import (
     mention,
     opened_form,
     reply,
+    row_counts,
+    rows,
     shown,
     today_utc,
     typed,
@@ -62,24 +64,19 @@ def promise(bot, text: str, **kwargs) -> str:
 
 
 def promises(database) -> list[Promise]:
-    with database.transaction() as session:
-        return list(session.scalars(select(Promise).order_by(Promise.id)))
+    return rows(database, Promise)
 
 
 def moves(database) -> list[PromiseMove]:
-    with database.transaction() as session:
-        return list(session.scalars(select(PromiseMove).order_by(PromiseMove.id)))
+    return rows(database, PromiseMove)
 
 
 def events(database, action: str) -> list[AuditEvent]:
-    with database.transaction() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+    return rows(database, AuditEvent, AuditEvent.action == action)
 
 
 def counts(database) -> dict[str, int]:
-    with database.transaction() as session:
-        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                for model in (Promise, PromiseMove, AuditEvent, OutboxMessage)}
+    return row_counts(database, Promise, PromiseMove, AuditEvent, OutboxMessage)
 
 
 def set_due(database, promise_id: int, due_on: dt.date) -> None:

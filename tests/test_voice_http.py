@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.db.models import AuditEvent, Client, Frequency, Interaction, OutboxMessage, VoiceLine
 from bot.services import Actor
@@ -22,9 +22,13 @@ from tests.commands_support import (
     assert_error,
     assert_no_raw_markup,
     channel_link,
+    interactions,
     mention,
+    mrkdwn_texts,
     opened_form,
     reply,
+    row_counts,
+    rows,
     shown,
     typed,
     unescape,
@@ -54,20 +58,15 @@ def voice(bot, text: str, **kwargs) -> str:
 
 
 def lines(database, team: str = "T0ACME") -> list[VoiceLine]:
-    with database.transaction() as session:
-        return list(session.scalars(select(VoiceLine).where(VoiceLine.team_id == team).order_by(VoiceLine.id)))
+    return rows(database, VoiceLine, VoiceLine.team_id == team)
 
 
 def events(database, prefix: str = "voice.") -> list[AuditEvent]:
-    with database.transaction() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action.startswith(prefix))
-                                    .order_by(AuditEvent.id)))
+    return rows(database, AuditEvent, AuditEvent.action.startswith(prefix))
 
 
 def counts(database) -> dict[str, int]:
-    with database.transaction() as session:
-        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                for model in (VoiceLine, AuditEvent, OutboxMessage, Interaction)}
+    return row_counts(database, VoiceLine, AuditEvent, OutboxMessage, Interaction)
 
 
 def today() -> dt.date:
@@ -433,11 +432,11 @@ def test_someone_else_logging_contact_tells_the_owner_in_a_dm(acme, database, sl
     assert ">Talked Q3 slots & <!channel>\n" in text
     assert "*Agreed lines:*" in text and "*pricing*: “Prices hold”" in text and "*capacity*:" in text
     for raw in ("<!channel>", "<b>", "R&D", "<!here>"):
-        assert raw not in message["text"] and all(raw not in t for t in _mrkdwn(message)), raw
+        assert raw not in message["text"] and all(raw not in t for t in mrkdwn_texts(message)), raw
     # No conversations.info about a user id: a DM is never a shared channel.
     assert all(call.args.get("channel") != "U0ANA" for call in slack.calls_to("conversations.info"))
     [row] = [r for r in _outbox(database) if r.channel_id == "U0ANA"]
-    assert (row.source, row.dedupe_key) == ("owner-told", f"interaction:{_interactions(database)[-1].id}:owner-told")
+    assert (row.source, row.dedupe_key) == ("owner-told", f"interaction:{interactions(database)[-1].id}:owner-told")
     # Nothing about it in the client's internal channel.
     assert not [m for m in slack.posted("C0ACMEINT") if "Talked Q3" in (m.get("text") or "")]
 
@@ -465,7 +464,7 @@ def test_a_client_without_owner_tells_nobody(bot, database, slack):
 def test_no_agreed_lines_says_so_in_the_dm(acme, slack):
     shown(acme.command("log acme visit Site tour", user="U0BOB"))
     [message] = dms(slack, "U0ANA")
-    assert not [text for text in _mrkdwn(message) if "<topic>" in text or "<the agreed" in text]
+    assert not [text for text in mrkdwn_texts(message) if "<topic>" in text or "<the agreed" in text]
     text = unescape(message_text(message))
     assert "<@U0BOB> logged a *visit* with *Acme Biologics GmbH*" in text
     assert "No agreed lines for this client yet" in text
@@ -484,7 +483,7 @@ def test_the_log_form_submitted_twice_tells_the_owner_once(acme, database, slack
     assert "Sent the revised quote" in text and "margin" not in text
     settle(slack)
     assert len(slack.posted("U0ANA")) == 1
-    assert len(_interactions(database)) == 1
+    assert len(interactions(database)) == 1
 
 
 def test_telling_the_owner_twice_about_one_interaction_queues_one_dm(acme, database, settings):
@@ -503,31 +502,8 @@ def test_telling_the_owner_twice_about_one_interaction_queues_one_dm(acme, datab
     assert len([r for r in _outbox(database) if r.channel_id == "U0ANA"]) == 1
 
 
-def _mrkdwn(message: dict[str, Any]) -> list[str]:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn":
-                found.append(node.get("text", ""))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(message.get("blocks") or [])
-    return found
-
-
 def _outbox(database) -> list[OutboxMessage]:
-    with database.transaction() as session:
-        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
-def _interactions(database) -> list[Interaction]:
-    with database.transaction() as session:
-        return list(session.scalars(select(Interaction).order_by(Interaction.id)))
+    return rows(database, OutboxMessage)
 
 
 def test_the_console_shows_the_dm_as_a_direct_message(tmp_path, database_url):

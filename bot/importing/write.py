@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import Client, Contact, Interaction, utcnow
 from bot.importing.rows import ClientRow, ContactRow, InteractionRow, Person
 from bot.services import Actor
-from bot.services.contacts import _link_earlier
+from bot.services.contacts import link_earlier
 
 BATCH = 5000  # rows per statement group (SQLAlchemy sends them as multi-row VALUES, 1,000 a statement)
 
@@ -59,7 +59,7 @@ def write_contacts(session: Session, actor: Actor, rows: Iterable[ContactRow], r
         for contact_id in insert_new(session, Contact.__table__, [values]):
             added += 1
             # Interactions logged or imported earlier with their name are linked to them, as `contact add` does.
-            _link_earlier(session, session.get(Client, row.client_id), session.get(Contact, contact_id))
+            link_earlier(session, session.get(Client, row.client_id), session.get(Contact, contact_id))
     return added
 
 

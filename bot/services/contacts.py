@@ -191,7 +191,7 @@ def add_contact(session: Session, actor: Actor, client: Client, *, name: str, ro
     except IntegrityError:
         raise UserError(f"{client.name} already has a contact “{name}”: someone added them a moment ago. "
                         f"`/cmo contacts {client.key}` lists them.", field="name") from None
-    linked = _link_earlier(session, client, contact)
+    linked = link_earlier(session, client, contact)
     # The interactions linked to them are in the event: the trail says why their contact_id changed.
     audit.record(session, actor, "contact.add", contact, client_id=client.id, before=None,
                  after={**audit.snapshot(contact, AUDITED_FIELDS),
@@ -199,7 +199,7 @@ def add_contact(session: Session, actor: Actor, client: Client, *, name: str, ro
     return contact, len(linked)
 
 
-def _link_earlier(session: Session, client: Client, contact: Contact) -> list[int]:
+def link_earlier(session: Session, client: Client, contact: Contact) -> list[int]:
     """Interactions logged before the contact was known, `with:` their name: linked to them (the name as
     logged stays as it was)."""
     wanted = name_key(contact.name)
@@ -232,7 +232,7 @@ def update_contact(session: Session, actor: Actor, client: Client, contact: Cont
         setattr(contact, key, value)
     after = audit.snapshot(contact, AUDITED_FIELDS)
     # Interactions logged `with:` the new name before it was known are linked to them, and said in the event.
-    linked = _link_earlier(session, client, contact) if "name" in changed else []
+    linked = link_earlier(session, client, contact) if "name" in changed else []
     # The name is always kept, changed or not: history says which contact.
     audit.record(session, actor, "contact.update", contact, client_id=client.id,
                  before={"name": before["name"], **{k: before[k] for k in changed}},
