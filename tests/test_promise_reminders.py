@@ -295,3 +295,32 @@ def test_the_meeting_brief_shows_open_promises_overdue_first(jobs, database, sla
     assert "Kept" not in text
     raw = "\n".join(b["text"]["text"] for b in reminder_message["blocks"] if b["type"] == "section")
     assert "<!channel>" not in raw and "Late &lt;!channel&gt; &amp; co" in raw
+
+
+# -- Slack slow, rate limiting, done meanwhile ----------------------------------------------------------------
+
+def test_a_reminder_slack_would_not_take_is_withdrawn_by_done_and_never_posted(jobs, database, slack):
+    promise_id = promise(database, seed(database))
+    slack.fail("chat.postMessage", status=429, retry_after=120)  # longer than a run by hand waits
+    jobs(berlin(9, 10))
+    assert posted(slack, REMINDER) == []
+    with database.transaction() as session:  # kept meanwhile: /cmo done
+        from bot.services.promises import get_promise, mark_done
+        mark_done(session, ACTOR, get_promise(session, TEAM, promise_id))
+    from tests.test_delay_followups import backoff_elapsed
+    backoff_elapsed(database)  # Slack is back and the retry is due
+    jobs(berlin(9, 11))
+    jobs(berlin(9, 11), job="deliver")
+    assert posted(slack, REMINDER) == []
+    with database.transaction() as session:
+        assert session.scalar(select(OutboxMessage.status)) == "cancelled"
+
+
+def test_a_slow_slack_gets_each_message_once(jobs, database, slack):
+    promise(database, seed(database))
+    slack.slow("chat.postMessage", 2.5)  # answers, but after 2.5 s
+    jobs(berlin(9, 10))
+    jobs(berlin(9, 10, 5))
+    jobs(berlin(9, 11))
+    assert len(posted(slack, REMINDER)) == 1
+    assert outbox_keys(database) == [f"promise:1:due:{DUE}"]

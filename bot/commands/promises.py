@@ -21,7 +21,6 @@ from bot.parsing.dates import DateSpec, parse_date
 from bot.parsing.grammar import joined, parse_record_id, split_options
 from bot.parsing.tokens import Token, parse_user
 from bot.services import clients as client_service
-from bot.services import outbox
 from bot.services import promises as promise_service
 
 TOPIC = HelpTopic("promise", "Promises", (
@@ -139,11 +138,8 @@ def parse_move(tokens: list[Token]) -> MovePromise:
 def move_promise(command: MovePromise, ctx: Context) -> Message:
     promise = promise_service.get_promise(ctx.session, ctx.actor.team_id, command.promise_id)
     client, today = _today_for_client_of(ctx, promise)
-    old_due = promise.due_on
     move = promise_service.move_promise(ctx.session, ctx.actor, promise, new_due_on=command.to.resolve(today),
                                         reason=command.reason, today=today)
-    # Reminders of the old due date queued but not posted yet no longer apply.
-    outbox.cancel_pending(ctx.session, ctx.actor.team_id, list(promise_service.reminder_keys(promise.id, old_due)))
     moves = promise_service.moves_of(ctx.session, [promise.id]).get(promise.id, [])
     return promise_blocks.moved_recorded(promise, client, move, moves)
 
@@ -170,11 +166,9 @@ def parse_done(tokens: list[Token]) -> DonePromise:
 
 
 def mark_promise_done(ctx: Context, promise_id: int, note: str | None = None) -> tuple[Promise, Client]:
-    """Mark done and withdraw its queued reminders (shared by /cmo done, its form and the Done button)."""
+    """Mark done (its queued reminders are withdrawn); shared by /cmo done, its form and the Done button."""
     promise = promise_service.get_promise(ctx.session, ctx.actor.team_id, promise_id)
     promise_service.mark_done(ctx.session, ctx.actor, promise, note=note)
-    outbox.cancel_pending(ctx.session, ctx.actor.team_id,
-                          list(promise_service.reminder_keys(promise.id, promise.due_on)))
     return promise, ctx.session.get(Client, promise.client_id)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Client, Promise, PromiseMove, utcnow
 from bot.errors import USER, UserError
-from bot.services import Actor, audit
+from bot.services import Actor, audit, outbox
 
 PROMISE_MISSING = "There is no promise #{}. `/cmo promises` lists the open ones."
 AUDITED_FIELDS = ("what", "due_on", "owner_user_id", "done_at", "done_by", "done_note")
@@ -25,6 +25,11 @@ def reminder_keys(promise_id: int, due_on: dt.date) -> tuple[str, str, str]:
     due date starts afresh."""
     return (f"promise:{promise_id}:due:{due_on}", f"promise:{promise_id}:overdue:{due_on}",
             f"promise:{promise_id}:escalate:{due_on}")
+
+
+def _withdraw_reminders(session: Session, promise: Promise, due_on: dt.date) -> None:
+    """Its reminder, nudge and escalation for that due date, queued but not posted yet: never posted."""
+    outbox.cancel_pending(session, promise.team_id, list(reminder_keys(promise.id, due_on)))
 
 
 def _check_due(due_on: dt.date, today: dt.date, option: str) -> None:
@@ -80,6 +85,7 @@ def mark_done(session: Session, actor: Actor, promise: Promise, *, note: str | N
     session.refresh(promise)
     if not claimed:
         check_open(promise)
+    _withdraw_reminders(session, promise, promise.due_on)
     audit.record(session, actor, "promise.done", promise, client_id=promise.client_id, before=before,
                  after=audit.snapshot(promise, AUDITED_FIELDS))
     return promise
@@ -101,6 +107,7 @@ def move_promise(session: Session, actor: Actor, promise: Promise, *, new_due_on
     move = PromiseMove(team_id=actor.team_id, promise_id=promise.id, old_due_on=promise.due_on,
                        new_due_on=new_due_on, reason=reason, moved_by=actor.user_id, surface=actor.surface)
     session.add(move)
+    _withdraw_reminders(session, promise, promise.due_on)  # those of the old due date no longer apply
     promise.due_on = new_due_on
     session.flush()
     audit.record(session, actor, "promise.move", promise, client_id=promise.client_id, before=before,

@@ -16,9 +16,11 @@ from bot.blocks.changes import announcement, draft_modal
 from bot.blocks.ids import ActionId
 from bot.blocks.meetings import notes_summary
 from bot.blocks.nudges import SNOOZE_CHOICES, snoozed
+from bot.blocks.promises import done_by
 from bot.commands import REGISTRY, FormRequest
 from bot.commands.changes import change_to_tell, mark_change_told, parse_change_id
 from bot.commands.meetings import parse_meeting_id
+from bot.commands.promises import mark_promise_done, parse_promise_id
 from bot.commands.snooze import parse_snooze_duration, snooze_client
 from bot.errors import UserError
 from bot.parsing import payloads
@@ -72,8 +74,6 @@ def mark_told(call: Call) -> Message:
 @listener(BUTTON)
 def promise_done(call: Call) -> Message:
     """The reminder or nudge turns into "done by @x"; a promise already done says when and by whom."""
-    from bot.blocks.promises import done_by
-    from bot.commands.promises import mark_promise_done, parse_promise_id
 
     return done_by(*mark_promise_done(call.ctx, parse_promise_id(_pressed_value(call))))
 
