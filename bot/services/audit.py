@@ -11,12 +11,13 @@ writer), so two requests at once never fork the chain.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, Base, utcnow
@@ -69,6 +70,13 @@ def _lock_chain(session: Session, team_id: str) -> None:
         session.execute(text("UPDATE audit_events SET id = id WHERE 0 = 1"))
 
 
+@functools.cache
+def _head_query() -> Select:
+    # Every change asks for the chain's head: built once, bound at execution.
+    return (select(AuditEvent.hash).where(AuditEvent.team_id == bindparam("team_id"))
+            .order_by(AuditEvent.id.desc()).limit(1))
+
+
 def snapshot(record: Base, fields: tuple[str, ...]) -> dict[str, Any]:
     """The named fields of a record, as JSON-safe values."""
     values: dict[str, Any] = {}
@@ -90,8 +98,7 @@ def record(
 ) -> AuditEvent:
     session.flush()  # the entity needs its id
     _lock_chain(session, actor.team_id)
-    prev_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.team_id == actor.team_id)
-                               .order_by(AuditEvent.id.desc()).limit(1))
+    prev_hash = session.scalar(_head_query(), {"team_id": actor.team_id})
     # What the database hands back is what gets hashed: JSON round trip, microsecond UTC time.
     before = json.loads(json.dumps(before)) if before is not None else None
     after = json.loads(json.dumps(after)) if after is not None else None

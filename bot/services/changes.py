@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Client, ScheduleChange, utcnow
@@ -126,12 +127,19 @@ def mark_told(session: Session, actor: Actor, change: ScheduleChange, *, how: st
 def list_changes(session: Session, team_id: str, *, client: Client | None = None, open_only: bool = False,
                  limit: int = 30) -> list[ScheduleChange]:
     """Newest first."""
-    query = select(ScheduleChange).where(ScheduleChange.team_id == team_id)
-    if client is not None:
-        query = query.where(ScheduleChange.client_id == client.id)
+    params = {"team_id": team_id, "limit": limit} | ({"client_id": client.id} if client is not None else {})
+    return list(session.scalars(_list_query(client is not None, open_only), params))
+
+
+@functools.cache
+def _list_query(of_client: bool, open_only: bool) -> Select:
+    # Built once per shape (a client's status asks on every request), bound at execution.
+    query = select(ScheduleChange).where(ScheduleChange.team_id == bindparam("team_id"))
+    if of_client:
+        query = query.where(ScheduleChange.client_id == bindparam("client_id"))
     if open_only:
         query = query.where(ScheduleChange.told_at.is_(None))
-    return list(session.scalars(query.order_by(ScheduleChange.id.desc()).limit(limit)))
+    return query.order_by(ScheduleChange.id.desc()).limit(bindparam("limit"))
 
 
 def open_changes_by_client(session: Session, team_id: str) -> dict[int, list[ScheduleChange]]:

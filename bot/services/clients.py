@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -197,21 +198,35 @@ def resolve_client(session: Session, team_id: str, reference: str, *, allow_arch
                     "Add one with `/cmo client add <name>`.", field="client")
 
 
+# Every command naming a client asks these: built once, bound at execution (team_id, wanted, pattern).
+@functools.cache
+def _exactly_query() -> Select:
+    wanted = bindparam("wanted")
+    return select(Client).where(Client.team_id == bindparam("team_id"),
+                                or_(func.lower(Client.key) == wanted, func.lower(Client.name) == wanted))
+
+
+@functools.cache
+def _prefixed_query(allow_archived: bool) -> Select:
+    pattern = bindparam("pattern")
+    query = select(Client).where(Client.team_id == bindparam("team_id"),
+                                 or_(func.lower(Client.key).like(pattern, escape="\\"),
+                                     func.lower(Client.name).like(pattern, escape="\\")))
+    if not allow_archived:
+        query = query.where(Client.archived_at.is_(None))
+    return query.limit(2)
+
+
 def _matching_in_sql(session: Session, team_id: str, wanted: str, *, allow_archived: bool) -> Client | None:
     """The one client whose key or name is `wanted` (the unique indexes answer), else the one whose key or name
     starts with it; None when that is not exactly one."""
-    exact = list(session.scalars(select(Client).where(
-        Client.team_id == team_id, or_(func.lower(Client.key) == wanted, func.lower(Client.name) == wanted))))
+    exact = list(session.scalars(_exactly_query(), {"team_id": team_id, "wanted": wanted}))
     if exact:
         active = [c for c in exact if not c.is_archived]
         chosen = exact if allow_archived else active
         return chosen[0] if len(chosen) == 1 and len(exact) == len(chosen) else None
     pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    query = select(Client).where(Client.team_id == team_id, or_(func.lower(Client.key).like(pattern, escape="\\"),
-                                                                func.lower(Client.name).like(pattern, escape="\\")))
-    if not allow_archived:
-        query = query.where(Client.archived_at.is_(None))
-    prefixed = list(session.scalars(query.limit(2)))
+    prefixed = list(session.scalars(_prefixed_query(allow_archived), {"team_id": team_id, "pattern": pattern}))
     return prefixed[0] if len(prefixed) == 1 else None
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -55,10 +56,19 @@ def is_executive(role: str | None) -> bool:
 
 # -- reading ---------------------------------------------------------------------------------------------
 
+@functools.cache
+def _active_query() -> Select:
+    return select(Contact).where(Contact.team_id == bindparam("team_id"), Contact.client_id == bindparam("client_id"),
+                                 Contact.archived_at.is_(None))
+
+
+@functools.cache
+def _interactions_query() -> Select:
+    return select(Interaction).where(Interaction.id.in_(bindparam("ids", expanding=True)))
+
+
 def active_contacts(session: Session, client: Client) -> list[Contact]:
-    contacts = session.scalars(select(Contact).where(Contact.team_id == client.team_id,
-                                                     Contact.client_id == client.id,
-                                                     Contact.archived_at.is_(None)))
+    contacts = session.scalars(_active_query(), {"team_id": client.team_id, "client_id": client.id})
     return sorted(contacts, key=lambda c: (name_key(c.name), c.id))
 
 
@@ -114,17 +124,23 @@ class LastContact:
     peer: Interaction | None  # by the contact's peer (no peer named: by anyone)
 
 
-def _latest_with(team_id: str, *, by_peer: bool):
-    """The id of the contact's latest interaction (not a note), or of the latest one logged by its peer (no
-    peer named: by anyone): a walk down ix_interactions_contact_person from its newest row, one index walk per
-    contact however long its history."""
-    latest = aliased(Interaction)
-    query = select(latest.id).where(latest.team_id == team_id, latest.contact_id == Contact.id,
-                                    latest.kind != InteractionKind.NOTE)
-    if by_peer:
-        query = query.where(or_(Contact.peer_user_id.is_(None), latest.logged_by == Contact.peer_user_id))
-    return (query.order_by(latest.occurred_on.desc(), latest.id.desc()).limit(1)
-            .correlate(Contact).scalar_subquery())
+@functools.cache
+def _latest_query():
+    """Each contact's latest interaction (not a note), and the latest one logged by its peer (no peer named: by
+    anyone): per contact, a walk down ix_interactions_contact_person from its newest row, however long its
+    history. Built once (the status of a client asks it on every request); bound by team_id and ids."""
+
+    def latest_with(*, by_peer: bool):
+        latest = aliased(Interaction)
+        query = select(latest.id).where(latest.team_id == bindparam("team_id"), latest.contact_id == Contact.id,
+                                        latest.kind != InteractionKind.NOTE)
+        if by_peer:
+            query = query.where(or_(Contact.peer_user_id.is_(None), latest.logged_by == Contact.peer_user_id))
+        return (query.order_by(latest.occurred_on.desc(), latest.id.desc()).limit(1)
+                .correlate(Contact).scalar_subquery())
+
+    return select(Contact.id, latest_with(by_peer=False), latest_with(by_peer=True)).where(
+        Contact.id.in_(bindparam("ids", expanding=True)))
 
 
 def last_contacts(session: Session, team_id: str, contacts: Sequence[Contact]) -> dict[int, LastContact]:
@@ -133,13 +149,12 @@ def last_contacts(session: Session, team_id: str, contacts: Sequence[Contact]) -
         return {}
     pairs: dict[int, tuple[int | None, int | None]] = {}
     for batch in batches(c.id for c in contacts):
-        rows = session.execute(select(Contact.id, _latest_with(team_id, by_peer=False),
-                                      _latest_with(team_id, by_peer=True)).where(Contact.id.in_(batch)))
+        rows = session.execute(_latest_query(), {"team_id": team_id, "ids": batch})
         pairs.update((contact_id, (any_id, peer_id)) for contact_id, any_id, peer_id in rows)
     wanted = {i for pair in pairs.values() for i in pair if i is not None}
     loaded: dict[int, Interaction] = {}
     for batch in batches(wanted):
-        loaded.update((i.id, i) for i in session.scalars(select(Interaction).where(Interaction.id.in_(batch))))
+        loaded.update((i.id, i) for i in session.scalars(_interactions_query(), {"ids": batch}))
     return {c.id: LastContact(loaded.get(pairs.get(c.id, (None, None))[0]),
                               loaded.get(pairs.get(c.id, (None, None))[1])) for c in contacts}
 

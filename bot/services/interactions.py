@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.db.batches import batches
@@ -80,27 +81,41 @@ def logged_since(session: Session, client: Client, kind: str, day: dt.date) -> b
         Interaction.occurred_on >= day).limit(1)) is not None
 
 
+# A client's status asks these on every request: built once, bound at execution (team_id, client_id, ...).
+def _of_client():
+    return Interaction.team_id == bindparam("team_id"), Interaction.client_id == bindparam("client_id")
+
+
+def _client_params(client: Client, **more) -> dict:
+    return {"team_id": client.team_id, "client_id": client.id, **more}
+
+
+@functools.cache
+def _latest_query() -> Select:
+    return (select(Interaction).where(*_of_client())
+            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc()).limit(bindparam("limit")))
+
+
+@functools.cache
+def _last_contact_query() -> Select:
+    # `<> note`, as ix_interactions_contact_latest is defined: the planner walks that index down one row.
+    return (select(Interaction).where(*_of_client(), Interaction.kind != InteractionKind.NOTE)
+            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc()).limit(1))
+
+
+@functools.cache
+def _next_planned_query() -> Select:
+    return select(func.min(Interaction.next_contact_on)).where(
+        *_of_client(), Interaction.next_contact_on >= bindparam("today", type_=Interaction.next_contact_on.type))
+
+
 def latest_interactions(session: Session, client: Client, limit: int = 5) -> list[Interaction]:
-    return list(
-        session.scalars(
-            select(Interaction)
-            .where(Interaction.team_id == client.team_id, Interaction.client_id == client.id)
-            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_latest_query(), _client_params(client, limit=limit)))
 
 
 def last_contact(session: Session, client: Client) -> Interaction | None:
     """The latest real contact with the client (a note is not contact)."""
-    return session.scalar(
-        select(Interaction)
-        # `<> note`, as ix_interactions_contact_latest is defined: the planner walks that index down one row.
-        .where(Interaction.team_id == client.team_id, Interaction.client_id == client.id,
-               Interaction.kind != InteractionKind.NOTE)
-        .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_last_contact_query(), _client_params(client))
 
 
 def last_contact_dates(session: Session, team_id: str, client_ids: list[int]) -> dict[int, dt.date]:
@@ -115,11 +130,7 @@ def last_contact_dates(session: Session, team_id: str, client_ids: list[int]) ->
 
 def next_planned_contact(session: Session, client: Client, today: dt.date) -> dt.date | None:
     """The earliest `next:` date still ahead, as logged with interactions."""
-    return session.scalar(
-        select(func.min(Interaction.next_contact_on))
-        .where(Interaction.team_id == client.team_id, Interaction.client_id == client.id,
-               Interaction.next_contact_on >= today)
-    )
+    return session.scalar(_next_planned_query(), _client_params(client, today=today))
 
 
 def attach_permalink(session: Session, actor: Actor, interaction_id: int, permalink: str) -> Interaction | None:

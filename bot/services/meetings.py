@@ -5,15 +5,17 @@ same transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from bot.db.batches import batches
 from bot.db.models import Client, Frequency, Meeting, MeetingException, OutboxMessage, OutboxStatus, utcnow
 from bot.errors import UserError
 from bot.services import Actor, audit, outbox
@@ -68,11 +70,16 @@ def schedules(session: Session, meetings: Iterable[Meeting]) -> dict[int, Schedu
     meetings = list(meetings)
     exceptions: dict[int, list[MeetingException]] = defaultdict(list)
     if meetings:
-        for exception in session.scalars(select(MeetingException).where(
-                MeetingException.meeting_id.in_([m.id for m in meetings]))
-                .execution_options(populate_existing=True)):  # as committed now, not as first read
-            exceptions[exception.meeting_id].append(exception)
+        for batch in batches(m.id for m in meetings):
+            for exception in session.scalars(_exceptions_query(), {"ids": batch}):
+                exceptions[exception.meeting_id].append(exception)
     return {m.id: _schedule(m, exceptions[m.id]) for m in meetings}
+
+
+@functools.cache
+def _exceptions_query() -> Select:
+    return (select(MeetingException).where(MeetingException.meeting_id.in_(bindparam("ids", expanding=True)))
+            .execution_options(populate_existing=True))  # as committed now, not as first read
 
 
 def schedule(session: Session, meeting: Meeting) -> Schedule:
@@ -112,12 +119,18 @@ def active_meeting(session: Session, team_id: str, meeting_id: int, *, for_updat
 
 def active_meetings(session: Session, team_id: str, *, client_id: int | None = None) -> list[Meeting]:
     """Meetings that still take place, with active clients; oldest first."""
+    params = {"team_id": team_id} | ({"client_id": client_id} if client_id is not None else {})
+    return list(session.scalars(_active_query(client_id is not None), params))
+
+
+@functools.cache
+def _active_query(of_client: bool) -> Select:
+    # Built once per shape (a client's status asks on every request), bound at execution.
     query = (select(Meeting).join(Client, Client.id == Meeting.client_id)
-             .where(Meeting.team_id == team_id, Meeting.cancelled_at.is_(None), Client.archived_at.is_(None))
+             .where(Meeting.team_id == bindparam("team_id"), Meeting.cancelled_at.is_(None),
+                    Client.archived_at.is_(None))
              .order_by(Meeting.id))
-    if client_id is not None:
-        query = query.where(Meeting.client_id == client_id)
-    return list(session.scalars(query))
+    return query.where(Meeting.client_id == bindparam("client_id")) if of_client else query
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ interactions there are; and the nudges and escalations already sent about them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.batches import batches
@@ -193,6 +194,14 @@ def record_alert(session: Session, stale: StaleClient, kind: AlertKind, local_da
 def withdraw(session: Session, client: Client, kinds: Iterable[AlertKind]) -> int:
     """Nudges or escalations about the client still waiting to be posted no longer apply (a contact was
     logged, the nudges were snoozed): withdrawn, never posted. How many were."""
-    keys = list(session.scalars(select(StaleAlert.key).where(
-        StaleAlert.team_id == client.team_id, StaleAlert.client_id == client.id, StaleAlert.kind.in_(list(kinds)))))
+    keys = list(session.scalars(_alert_keys_query(), {"team_id": client.team_id, "client_id": client.id,
+                                                       "kinds": list(kinds)}))
     return outbox.cancel_pending(session, client.team_id, keys) if keys else 0
+
+
+@functools.cache
+def _alert_keys_query() -> Select:
+    # Every logged contact asks it: built once, bound at execution.
+    return select(StaleAlert.key).where(StaleAlert.team_id == bindparam("team_id"),
+                                        StaleAlert.client_id == bindparam("client_id"),
+                                        StaleAlert.kind.in_(bindparam("kinds", expanding=True)))

@@ -4,9 +4,10 @@ as the change that caused it, with a dedupe key chosen by the caller. Queuing a 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
@@ -32,8 +33,7 @@ def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str,
 
     Only a client-message (the owner's explicit "send to client") may go to a client's shared channel,
     and it may go nowhere else."""
-    shared = session.scalar(select(Client.id).where(Client.team_id == team_id,
-                                                    Client.shared_channel_id == channel_id).limit(1))
+    shared = session.scalar(_shared_channel_query(), {"team_id": team_id, "channel_id": channel_id})
     if source == CLIENT_MESSAGE and shared is None:
         raise SharedChannelRefused(f"{channel_id} is not a client's shared channel; a client message goes "
                                    "only there")
@@ -50,6 +50,13 @@ def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str,
     if queued:
         session.info[QUEUED] = True
     return queued
+
+
+@functools.cache
+def _shared_channel_query() -> Select:
+    # Every message queued asks it: built once, bound at execution.
+    return select(Client.id).where(Client.team_id == bindparam("team_id"),
+                                   Client.shared_channel_id == bindparam("channel_id")).limit(1)
 
 
 def cancel_pending(session: Session, team_id: str, dedupe_keys: list[str]) -> int:

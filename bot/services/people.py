@@ -8,10 +8,11 @@ check (bot/services/roles.py) reads it too, and asks Slack itself only about som
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,13 +64,20 @@ def zones(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, 
     """The zones Slack gave for these users (those it gave none for are left out)."""
     found: dict[str, ZoneInfo] = {}
     for batch in batches(user_ids):
-        rows = session.execute(select(SlackUser.user_id, SlackUser.tz).where(
-            SlackUser.team_id == team_id, SlackUser.user_id.in_(batch), SlackUser.tz.is_not(None)))
+        rows = session.execute(_zones_query(), {"team_id": team_id, "ids": batch})
         for user_id, tz in rows:
             zone = usable_zone(tz)  # None: a zone this machine's tz database lacks
             if zone is not None:
                 found[user_id] = zone
     return found
+
+
+@functools.cache
+def _zones_query() -> Select:
+    # Every status and every reminder asks for zones: built once, bound at execution.
+    return select(SlackUser.user_id, SlackUser.tz).where(
+        SlackUser.team_id == bindparam("team_id"), SlackUser.user_id.in_(bindparam("ids", expanding=True)),
+        SlackUser.tz.is_not(None))
 
 
 def due_for_refresh(session: Session, team_id: str, user_ids: Iterable[str], now: dt.datetime) -> list[str]:

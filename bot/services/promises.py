@@ -4,9 +4,10 @@ date is kept with its reason (a PromiseMove), like a schedule change."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Client, Promise, PromiseMove, utcnow
@@ -118,14 +119,22 @@ def move_promise(session: Session, actor: Actor, promise: Promise, *, new_due_on
 def list_promises(session: Session, team_id: str, *, client_id: int | None = None, owner_user_id: str | None = None,
                   due_before: dt.date | None = None, limit: int = 100) -> list[Promise]:
     """Open promises, soonest due first."""
-    query = select(Promise).where(Promise.team_id == team_id, Promise.done_at.is_(None))
-    if client_id is not None:
-        query = query.where(Promise.client_id == client_id)
-    if owner_user_id is not None:
-        query = query.where(Promise.owner_user_id == owner_user_id)
-    if due_before is not None:
-        query = query.where(Promise.due_on < due_before)
-    return list(session.scalars(query.order_by(Promise.due_on, Promise.id).limit(limit)))
+    filters = {"client_id": client_id, "owner_user_id": owner_user_id, "due_before": due_before}
+    given = {name: value for name, value in filters.items() if value is not None}
+    return list(session.scalars(_list_query(frozenset(given)), {"team_id": team_id, "limit": limit, **given}))
+
+
+@functools.cache
+def _list_query(filters: frozenset[str]) -> Select:
+    # Built once per set of filters (a client's status asks on every request), bound at execution.
+    query = select(Promise).where(Promise.team_id == bindparam("team_id"), Promise.done_at.is_(None))
+    if "client_id" in filters:
+        query = query.where(Promise.client_id == bindparam("client_id"))
+    if "owner_user_id" in filters:
+        query = query.where(Promise.owner_user_id == bindparam("owner_user_id"))
+    if "due_before" in filters:
+        query = query.where(Promise.due_on < bindparam("due_before", type_=Promise.due_on.type))
+    return query.order_by(Promise.due_on, Promise.id).limit(bindparam("limit"))
 
 
 def open_by_client(session: Session, team_id: str) -> dict[int, list[Promise]]:

@@ -7,9 +7,10 @@ index uq_voice_lines_current_topic allows one current line per topic) and show a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,10 +59,17 @@ def _same_topic(topic: str):
     return func.lower(VoiceLine.topic) == func.lower(topic)
 
 
+@functools.cache
+def _current_query() -> Select:
+    # Asked by every logged contact (the owner's message) and every status: built once, bound at execution.
+    return (select(VoiceLine).where(VoiceLine.team_id == bindparam("team_id"),
+                                    VoiceLine.client_id == bindparam("client_id"), VoiceLine.ended_at.is_(None))
+            .order_by(func.lower(VoiceLine.topic), VoiceLine.id))
+
+
 def current_lines(session: Session, client: Client) -> list[VoiceLine]:
     """The client's current lines, by topic."""
-    return list(session.scalars(select(VoiceLine).where(*_of_client(client), VoiceLine.ended_at.is_(None))
-                                .order_by(func.lower(VoiceLine.topic), VoiceLine.id)))
+    return list(session.scalars(_current_query(), {"team_id": client.team_id, "client_id": client.id}))
 
 
 def current_line(session: Session, client: Client, topic: str) -> VoiceLine | None:
