@@ -37,8 +37,8 @@ from sqlalchemy import func, select, text
 from benchmarks import job_scans, latency, portfolio, servers
 from benchmarks.portfolio import Size
 from benchmarks.scratch import scratch_database
+from benchmarks.slack_process import local_slack_process
 from bot.db.models import Interaction
-from bot.localslack import LocalSlack
 
 DEFAULT_SIZES = "100x10000"
 FULL_MATRIX = "100x10000,1000x10000,10000x10000,100x1000000,1000x1000000,10000x1000000"
@@ -72,26 +72,26 @@ def measure(size: Size, database_url: str | None, *, rounds: int, warmup: int) -
     row = Row(size)
     workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
     try:
-        with scratch_database(database_url) as database, LocalSlack(team_id=servers.TEAM,
-                                                                    default_tz="Europe/Berlin") as slack:
+        with scratch_database(database_url) as database, local_slack_process() as slack_api_url:
             now = dt.datetime.now(dt.UTC)
             log(f"{size.label}: generating and importing the portfolio")
-            row.import_seconds = portfolio.import_portfolio(size, database.url, slack.api_url, workdir, now.date())
+            row.import_seconds = portfolio.import_portfolio(size, database.url, slack_api_url, workdir, now.date())
             row.setup = portfolio.add_the_rest(database, now.date(), now)
             if database.engine.dialect.name == "postgresql":
                 with database.engine.begin() as connection:
                     connection.execute(text("ANALYZE"))  # what autovacuum does soon after a bulk load
             log(f"{size.label}: imported in {row.import_seconds:.1f}s; added {row.setup}")
-            row.latencies, row.server_rss_mb, row.logged = _latencies(size, database, slack, workdir, rounds, warmup)
+            row.latencies, row.server_rss_mb, row.logged = _latencies(size, database, slack_api_url, workdir,
+                                                                      rounds, warmup)
             moment = job_scans.next_monday_ten(dt.datetime.now(dt.UTC))
             log(f"{size.label}: job scans as of {moment:%a %Y-%m-%d %H:%M} UTC")
-            row.jobs = job_scans.time_jobs(moment, database.url, slack.api_url, workdir)
+            row.jobs = job_scans.time_jobs(moment, database.url, slack_api_url, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return row
 
 
-def _latencies(size: Size, database, slack: LocalSlack, workdir: Path, rounds: int,
+def _latencies(size: Size, database, slack_api_url: str, workdir: Path, rounds: int,
                warmup: int) -> tuple[latency.Latencies, float | None, int]:
     def logged_by_us() -> int:
         with database.transaction() as session:
@@ -101,9 +101,9 @@ def _latencies(size: Size, database, slack: LocalSlack, workdir: Path, rounds: i
     before = logged_by_us()
     started: list[servers.Server] = []
     try:
-        for start in (lambda: servers.start_rapport(database.url, slack.api_url, workdir),
-                      lambda: servers.start_bare(True, slack.api_url, workdir),
-                      lambda: servers.start_bare(False, slack.api_url, workdir)):
+        for start in (lambda: servers.start_rapport(database.url, slack_api_url, workdir),
+                      lambda: servers.start_bare(True, slack_api_url, workdir),
+                      lambda: servers.start_bare(False, slack_api_url, workdir)):
             started.append(start())
         ports = {server.name: server.port for server in started}
         log(f"{size.label}: {rounds} rounds (+{warmup} warm-up) against {', '.join(ports)}")

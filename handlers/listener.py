@@ -220,10 +220,10 @@ Work = Callable[[Call], Any]
 
 
 def listener(surface: RequestKind, *, audit_as: str | None = None,
-             writes: bool = True) -> Callable[[Work], Callable[..., None]]:
+             writes: bool | Callable[[dict], bool] = True) -> Callable[[Work], Callable[..., None]]:
     """Make `work(call) -> answer` a Bolt listener for `surface` (recorded in the audit trail as the surface's
     name, or `audit_as`). Work that `writes` nothing (a button that only opens a form) needs no guard
-    against running twice."""
+    against running twice; `writes` may also be asked of each request's body."""
 
     def decorate(work: Work) -> Callable[..., None]:
         def run(ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
@@ -233,7 +233,7 @@ def listener(surface: RequestKind, *, audit_as: str | None = None,
                 who = Actor(team_id=payloads.team_id(context.team_id or context.enterprise_id),
                             user_id=payloads.user_id(context.user_id),
                             surface=audit_as or surface.audit_name(body))
-                once = surface.once_key(body) if writes else None
+                once = surface.once_key(body) if (writes(body) if callable(writes) else writes) else None
                 with database.transaction() as session:
                     if once and not first_time(session, who.team_id, once):
                         surface.repeated(ack, body)

@@ -206,6 +206,30 @@ def test_a_replayed_slash_command_runs_once(bot, database):
     assert count(database, Interaction) == 1
 
 
+def test_a_replayed_read_only_command_shows_again_and_writes_nothing(bot, database):
+    """`/cmo status` only reads: a replay shows the status again, and no replay guard (no write) is taken."""
+    add_clients(bot)
+    guards = count(database, ProcessedRequest)
+    body = urlencode({"token": "t", "team_id": "T0ACME", "team_domain": "acme-cmo", "channel_id": "C0GENERAL",
+                      "user_id": "U0ANA", "user_name": "ana", "command": "/cmo", "text": "status acme",
+                      "api_app_id": "A0RAPPORT", "response_url": bot.response_url,
+                      "trigger_id": "778.1234.replayed"})
+    answers = [bot.signed_post(body, "application/x-www-form-urlencoded") for _ in range(2)]
+    assert [a.status for a in answers] == [200, 200]
+    assert all("Acme" in message_text(a.json) and "already handled" not in message_text(a.json) for a in answers)
+    assert count(database, ProcessedRequest) == guards
+
+
+def test_only_subcommands_that_only_read_skip_the_replay_guard():
+    from bot.commands import REGISTRY
+
+    assert all(REGISTRY.reads_only(text) for text in ("status", "status acme", "STATUS mine", "help log",
+                                                      "client list", "promises overdue", "meeting list acme"))
+    assert not any(REGISTRY.reads_only(text) for text in ("", "log acme call hi", "client add Acme",
+                                                          "promise acme \"CoA\" by:friday", "meeting add acme",
+                                                          "statuses", "nonsense words"))
+
+
 def test_a_command_that_failed_can_be_sent_again(bot, database):
     """A refused command wrote nothing, not even its trigger: the same request is refused the same way."""
     body = urlencode({"team_id": "T0ACME", "user_id": "U0ANA", "command": "/cmo", "channel_id": "C0GENERAL",

@@ -306,6 +306,16 @@ def test_notes_do_not_count_as_contact(acme, database):
     assert f"*Last contact* {day(today_utc() - dt.timedelta(days=2))} (2 days ago), email" in text
 
 
+def test_the_last_contact_behind_five_newer_notes_is_still_found(acme):
+    """Status reads the last contact off the latest interactions; behind five notes it looks further."""
+    log(acme, "acme call Agreed the fill slots on:-9d")
+    for number in range(1, 6):
+        log(acme, f"acme note Internal note {number} on:-{6 - number}d")
+    text = shown(acme.command("status acme"))
+    assert f"*Last contact* {day(today_utc() - dt.timedelta(days=9))} (9 days ago), call" in text
+    assert "Agreed the fill slots" not in text  # not among the five latest shown
+
+
 @pytest.mark.parametrize(("days_ago", "level", "reason"), [
     (0, "green", "last contact today, cadence"),
     (7, "green", "last contact 7 days ago, cadence"),

@@ -8,14 +8,17 @@ from sqlalchemy.orm import Session
 from bot.blocks import text as t
 from bot.brief import Found, Scope, Section
 from bot.db.models import Promise
+from bot.services import promises as promise_service
 
 
 def collect(session: Session, scope: Scope, limit: int) -> Found:
-    query = select(Promise).where(Promise.team_id == scope.client.team_id, Promise.client_id == scope.client.id,
-                                  Promise.done_at.is_(None))
+    client = scope.client
     # Due dates ascending puts the overdue ones (due before today) first already.
-    items = list(session.scalars(query.order_by(Promise.due_on, Promise.id).limit(limit)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) if len(items) == limit else len(items)
+    items = promise_service.list_promises(session, client.team_id, client_id=client.id, limit=limit)
+    if len(items) < limit:
+        return Found(items, len(items))
+    total = session.scalar(select(func.count(Promise.id)).where(
+        Promise.team_id == client.team_id, Promise.client_id == client.id, Promise.done_at.is_(None)))
     return Found(items, total)
 
 

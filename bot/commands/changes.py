@@ -240,7 +240,7 @@ def list_changes(command: Changes, ctx: Context) -> Message:
     return change_blocks.changes_list(changes, clients, title=title, one_client=client is not None)
 
 
-CHANGES = Subcommand(name="changes", usage="/cmo changes [<client>] [open]", command=Changes,
+CHANGES = Subcommand(name="changes", reads_only=True, usage="/cmo changes [<client>] [open]", command=Changes,
                      parse=parse_changes, run=list_changes, topic=TOPIC.key)
 
 SUBCOMMANDS = (DELAY, TOLD, CHANGES)

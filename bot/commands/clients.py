@@ -117,7 +117,7 @@ def list_clients(command: ClientList, ctx: Context) -> Message:
     return replies.client_list(client_service.list_clients(ctx.session, ctx.actor.team_id))
 
 
-CLIENT_LIST = Subcommand(name="client list", usage="/cmo client list", command=ClientList,
+CLIENT_LIST = Subcommand(name="client list", reads_only=True, usage="/cmo client list", command=ClientList,
                          parse=lambda tokens: ClientList(), run=list_clients, topic=TOPIC.key)
 
 

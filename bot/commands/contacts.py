@@ -221,7 +221,8 @@ def list_contacts(command: Contacts, ctx: Context) -> Message:
     return contact_blocks.contacts_list(client, contacts, last, ctx.today_for(client))
 
 
-CONTACTS = Subcommand(name="contacts", usage="/cmo contacts <client>", command=Contacts, parse=parse_contacts,
+CONTACTS = Subcommand(name="contacts", usage="/cmo contacts <client>", command=Contacts,
+                      reads_only=True, parse=parse_contacts,
                       run=list_contacts, topic=TOPIC.key)
 
 SUBCOMMANDS = (CONTACT_ADD, CONTACT_SET, CONTACT_ARCHIVE, CONTACTS)

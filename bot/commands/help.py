@@ -20,7 +20,8 @@ def show_help(command: Help, ctx: Context) -> Message:
     return help_message(REGISTRY, command.topic, command.unknown)
 
 
-HELP = Subcommand(name="help", usage="/cmo help [topic]", command=Help, parse=parse_help, run=show_help)
+HELP = Subcommand(name="help", usage="/cmo help [topic]", command=Help, parse=parse_help,
+                  reads_only=True, run=show_help)
 SUBCOMMANDS = (HELP,)
 TOPICS = (
     HelpTopic("dates", "Dates and durations", (

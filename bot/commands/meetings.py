@@ -314,7 +314,7 @@ def list_meetings(command: MeetingList, ctx: Context) -> Message:
                                        scope=client.name if client else "All clients")
 
 
-LIST = Subcommand(name="meeting list", usage="/cmo meeting list [<client>]", command=MeetingList,
+LIST = Subcommand(name="meeting list", reads_only=True, usage="/cmo meeting list [<client>]", command=MeetingList,
                   parse=lambda tokens: MeetingList(joined(tokens) or None), run=list_meetings, topic=TOPIC.key,
                   takes_no_arguments=True)
 

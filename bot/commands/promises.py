@@ -239,7 +239,8 @@ def list_promises(command: ListPromises, ctx: Context) -> Message:
     return promise_blocks.promises_list(promises, clients, todays, moves, title=title, one_client=client is not None)
 
 
-PROMISES = Subcommand(name="promises", usage="/cmo promises [<client>|mine|overdue]", command=ListPromises,
+PROMISES = Subcommand(name="promises", usage="/cmo promises [<client>|mine|overdue]",
+                      reads_only=True, command=ListPromises,
                       parse=parse_list, run=list_promises, topic=TOPIC.key, takes_no_arguments=True)
 
 SUBCOMMANDS = (PROMISE, PROMISE_MOVE, PROMISES, DONE)

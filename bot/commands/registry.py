@@ -64,6 +64,9 @@ class Subcommand:
     topic: str | None = None  # the help topic it is explained under
     form: Form | None = None
     takes_no_arguments: bool = False  # typed bare it runs (no form opens)
+    # It only shows what is there (status, lists, help): a replayed request shows it again, so the request
+    # takes no replay guard, and no write lock.
+    reads_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,15 @@ class Registry:
         if head in PLANNED:
             return NotYetAvailable(head)
         return Help(unknown=tokens[0].value)
+
+    def reads_only(self, text: str) -> bool:
+        """Whether `/cmo <text>` names a subcommand that only reads (by its first words; anything else, even
+        a mistyped command, is treated as one that writes)."""
+        words = clean_text(text or "").lower().split()[:2]
+        if not words:
+            return False
+        sub = self._by_name.get(" ".join(words)) or self._by_name.get(words[0])
+        return sub is not None and sub.reads_only
 
     def _single_word_takes(self, head: str, tokens: list[Token]) -> bool:
         """A word that is both a subcommand of its own and a group's first word (`promise` and `promise

@@ -51,7 +51,8 @@ def show_status(command: Status, ctx: Context) -> Message:
                              empty="No clients yet. Add one with `/cmo client add <name>`.")
 
 
-STATUS = Subcommand(name="status", usage="/cmo status [<client>|mine]", command=Status, parse=parse_status,
+STATUS = Subcommand(name="status", usage="/cmo status [<client>|mine]", command=Status,
+                    reads_only=True, parse=parse_status,
                     run=show_status, topic=TOPIC.key)
 SUBCOMMANDS = (STATUS,)
 TOPICS = (TOPIC, HelpTopic("health", "How health is judged", HEALTH_RULES))

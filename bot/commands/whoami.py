@@ -50,7 +50,8 @@ def who_am_i(command: WhoAmI, ctx: Context) -> Message:
     ])
 
 
-WHOAMI = Subcommand(name="whoami", usage="/cmo whoami", command=WhoAmI, parse=parse_whoami, run=who_am_i,
+WHOAMI = Subcommand(name="whoami", usage="/cmo whoami", command=WhoAmI, parse=parse_whoami,
+                    reads_only=True, run=who_am_i,
                     topic=TOPIC.key)
 SUBCOMMANDS = (WHOAMI,)
 TOPICS = (TOPIC, ROLES_TOPIC)

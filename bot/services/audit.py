@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, text
+from sqlalchemy import Insert, Select, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from bot.db.models import AuditEvent, Base, utcnow
@@ -77,6 +77,11 @@ def _head_query() -> Select:
             .order_by(AuditEvent.id.desc()).limit(1))
 
 
+@functools.cache
+def _insert_statement() -> Insert:
+    return insert(AuditEvent.__table__)
+
+
 def snapshot(record: Base, fields: tuple[str, ...]) -> dict[str, Any]:
     """The named fields of a record, as JSON-safe values."""
     values: dict[str, Any] = {}
@@ -95,30 +100,28 @@ def record(
     client_id: int | None,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-) -> AuditEvent:
+) -> None:
     session.flush()  # the entity needs its id
     _lock_chain(session, actor.team_id)
     prev_hash = session.scalar(_head_query(), {"team_id": actor.team_id})
     # What the database hands back is what gets hashed: JSON round trip, microsecond UTC time.
-    before = json.loads(json.dumps(before)) if before is not None else None
-    after = json.loads(json.dumps(after)) if after is not None else None
-    event = AuditEvent(
-        team_id=actor.team_id,
-        actor_user_id=actor.user_id,
-        action=action,
-        entity_type=entity.__tablename__,
-        entity_id=entity.id,
-        client_id=client_id,
-        before=before,
-        after=after,
-        surface=actor.surface,
-        occurred_at=utcnow(),
-        prev_hash=prev_hash,
-    )
-    event.hash = hash_of(event, prev_hash)
-    session.add(event)
-    session.flush()  # its id now, under the lock: id order is chain order
-    return event
+    values = {
+        "team_id": actor.team_id,
+        "actor_user_id": actor.user_id,
+        "action": action,
+        "entity_type": entity.__tablename__,
+        "entity_id": entity.id,
+        "client_id": client_id,
+        "before": json.loads(json.dumps(before)) if before is not None else None,
+        "after": json.loads(json.dumps(after)) if after is not None else None,
+        "surface": actor.surface,
+        "occurred_at": utcnow(),
+        "prev_hash": prev_hash,
+    }
+    values["hash"] = event_hash(**values)
+    # Inserted now, under the lock (id order is chain order), as one prepared INSERT: an event is never
+    # read back or changed, so it needs no place in the session's unit of work.
+    session.execute(_insert_statement(), values)
 
 
 @dataclass(frozen=True)

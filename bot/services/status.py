@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.db.models import Client, Interaction, Promise, ScheduleChange
+from bot.db.models import Client, Interaction, InteractionKind, Promise, ScheduleChange
 from bot.services import calendars as calendar_service
 from bot.services import changes as change_service
 from bot.services import clients as client_service
@@ -50,6 +50,7 @@ class Health:
     oldest_overdue_days: int = 0  # how many days the longest overdue of them is late
 
 OVERDUE_PROMISE_RED_DAYS = 7  # an open promise overdue for more than this many days: red
+RECENT = 5  # interactions shown under a client's status
 
 
 def contact_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date) -> Health:
@@ -106,7 +107,12 @@ def client_status(session: Session, client: Client, settings: Settings,
                   now: dt.datetime | None = None) -> ClientStatus:
     now = now or dt.datetime.now(dt.UTC)
     today = client_today(client, settings.zone, now)
-    last = interaction_service.last_contact(session, client)
+    recent = interaction_service.latest_interactions(session, client, limit=RECENT)
+    # The latest contact is most often among the recent interactions (same order); asked only if they are
+    # all notes and there may be more.
+    last = next((i for i in recent if i.kind != InteractionKind.NOTE), None)
+    if last is None and len(recent) == RECENT:
+        last = interaction_service.last_contact(session, client)
     open_changes = change_service.list_changes(session, client.team_id, client=client, open_only=True)
     return ClientStatus(
         client=client,
@@ -119,7 +125,7 @@ def client_status(session: Session, client: Client, settings: Settings,
         open_changes=list(reversed(open_changes)),
         last_contact=last,
         next_contact_on=interaction_service.next_planned_contact(session, client, today),
-        recent=interaction_service.latest_interactions(session, client, limit=5),
+        recent=recent,
         next_meeting=next(iter(meeting_service.upcoming(session, client.team_id, after=now, client_id=client.id)),
                           None),
     )

@@ -16,7 +16,12 @@ def register(app: App) -> None:
     app.command("/cmo")(cmo)
 
 
-@listener(SLASH_COMMAND)
+def _writes(body: dict) -> bool:
+    text = body.get("text")
+    return not (isinstance(text, str) and REGISTRY.reads_only(text))
+
+
+@listener(SLASH_COMMAND, writes=_writes)
 def cmo(call: Call) -> Message | OpenForm:
     parsed = REGISTRY.parse(payloads.text(call.body.get("text"), limit=MAX_COMMAND_TEXT))
     if isinstance(parsed, OpenModal):
