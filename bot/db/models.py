@@ -41,7 +41,9 @@ class Base(DeclarativeBase):
 
 class Client(Base):
     __tablename__ = "clients"
-    __table_args__ = (Index("ix_clients_team_owner", "team_id", "owner_user_id"),)
+    __table_args__ = (Index("ix_clients_team_owner", "team_id", "owner_user_id"),
+                      Index("ix_clients_team_shared_channel", "team_id", "shared_channel_id"),
+                      Index("ix_clients_team_internal_channel", "team_id", "internal_channel_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -351,7 +353,7 @@ class Promise(Base):
 
     __tablename__ = "promises"
     __table_args__ = (Index("ix_promises_open", "team_id", "done_at", "due_on"),
-                      Index("ix_promises_client", "team_id", "client_id", "done_at"))
+                      Index("ix_promises_client", "team_id", "client_id", "done_at", "due_on"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))

@@ -8,7 +8,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import Select, bindparam, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -201,9 +201,14 @@ def resolve_client(session: Session, team_id: str, reference: str, *, allow_arch
 # Every command naming a client asks these: built once, bound at execution (team_id, wanted, pattern).
 @functools.cache
 def _exactly_query() -> Select:
-    wanted = bindparam("wanted")
-    return select(Client).where(Client.team_id == bindparam("team_id"),
-                                or_(func.lower(Client.key) == wanted, func.lower(Client.name) == wanted))
+    # Two index lookups (by key; by name among the active, as uq_clients_team_active_name is partial), not
+    # an OR that the planner answers by walking all of the workspace's clients. An archived client named
+    # exactly is left to resolve_client's slower path, which says it is archived.
+    team_id, wanted = bindparam("team_id"), bindparam("wanted")
+    by_key = select(Client.id).where(Client.team_id == team_id, func.lower(Client.key) == wanted)
+    by_name = select(Client.id).where(Client.team_id == team_id, func.lower(Client.name) == wanted,
+                                      Client.archived_at.is_(None))
+    return select(Client).where(Client.id.in_(union(by_key, by_name)))
 
 
 @functools.cache
