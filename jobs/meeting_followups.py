@@ -15,7 +15,7 @@ from bot.db.models import InteractionKind
 from bot.runtime import Runtime
 from bot.services import calendars as calendar_service
 from bot.services import meetings as meeting_service
-from bot.services.interactions import logged_since
+from bot.services.interactions import latest_of_kind_since
 from jobs.common import JobResult, Outgoing, Plan, run_planner
 from jobs.owner_zones import refresh_owner_zones
 
@@ -34,12 +34,14 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
     ended = [item for item in held
              if dt.timedelta(0) <= now - day_end(item.occurrence.local_day, item.occurrence.zone) <= LOOKBACK]
     calendars = calendar_service.calendars(session, team_id, {i.client.id: i.client for i in ended}.values(), settings)
+    notes = latest_of_kind_since(session, team_id, {i.client.id for i in ended}, InteractionKind.MEETING,
+                                 min((i.occurrence.local_day for i in ended), default=now.date()))
     for item in ended:
         meeting, client, occurrence = item.meeting, item.client, item.occurrence
         channel = meeting_service.channel_of(meeting, client)
         if channel is None or not client.owner_user_id or not calendars[client.id].is_open(now):
             continue
-        if logged_since(session, client, InteractionKind.MEETING, occurrence.local_day):
+        if notes.get(client.id, dt.date.min) >= occurrence.local_day:  # its notes are logged
             continue
         outgoing.append(Outgoing(team_id, meeting_service.notes_key(meeting.id, occurrence), channel,
                                  notes_prompt(meeting, client, occurrence), NAME))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -74,11 +75,19 @@ def log_interaction(
     return interaction
 
 
-def logged_since(session: Session, client: Client, kind: str, day: dt.date) -> bool:
-    """Whether an interaction of `kind` that happened on `day` or later is logged for the client."""
-    return session.scalar(select(Interaction.id).where(
-        Interaction.team_id == client.team_id, Interaction.client_id == client.id, Interaction.kind == kind,
-        Interaction.occurred_on >= day).limit(1)) is not None
+def latest_of_kind_since(session: Session, team_id: str, client_ids: Iterable[int], kind: str,
+                         since: dt.date) -> dict[int, dt.date]:
+    """Each client's latest interaction of `kind` that happened on `since` or later (clients with none are
+    left out): one query per batch of clients, not one per client."""
+    found: dict[int, dt.date] = {}
+    for batch in batches(client_ids):
+        rows = session.execute(
+            select(Interaction.client_id, func.max(Interaction.occurred_on))
+            .where(Interaction.team_id == team_id, Interaction.client_id.in_(batch), Interaction.kind == kind,
+                   Interaction.occurred_on >= since)
+            .group_by(Interaction.client_id))
+        found.update((client_id, day) for client_id, day in rows)
+    return found
 
 
 # A client's status asks these on every request: built once, bound at execution (team_id, client_id, ...).
