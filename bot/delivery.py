@@ -22,6 +22,7 @@ deliverer that lost its lock while Slack was still answering its post is never r
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
@@ -36,7 +37,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -237,15 +238,7 @@ class DeliveryWorker:
         rows after it in its channel; a row queued for later (`not_before`) and never tried does not."""
         now = utcnow()
         with self.database.transaction() as session:
-            rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.status,
-                       OutboxMessage.next_attempt_at, OutboxMessage.error)
-                .where(or_(OutboxMessage.status == OutboxStatus.SENDING,
-                           and_(OutboxMessage.status == OutboxStatus.PENDING,
-                                or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.attempts > 0,
-                                    OutboxMessage.error.is_not(None)))))
-                .order_by(OutboxMessage.id).limit(1000)
-            ).all()
+            rows = session.execute(_due_query(), {"now": now}).all()
         first: dict[str, tuple[int, str, dt.datetime, str | None]] = {}
         for row_id, channel_id, status, next_attempt_at, error in rows:
             first.setdefault(channel_id, (row_id, status, next_attempt_at, error))
@@ -308,14 +301,9 @@ class DeliveryWorker:
         now = utcnow()
         current = self._as_of or now
         with self.database.transaction() as session:
-            claimed = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == due.id, OutboxMessage.status == OutboxStatus.PENDING,
-                       or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > current))
-                .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=self.identity,
-                        lease_until=now + self.lease,
-                        attempts=OutboxMessage.attempts + 1)
-            ).rowcount
+            claimed = session.execute(_claim_statement(), {
+                "row_id": due.id, "as_of": current, "claim_at": now, "claimer": self.identity,
+                "lease_end": now + self.lease}).rowcount
             row = session.get(OutboxMessage, due.id) if claimed else None
             if not claimed:
                 report.expired += session.execute(
@@ -471,10 +459,8 @@ class DeliveryWorker:
     # -- row transitions: each only while this worker's claim stands, and each ends the claim -------
     def _mark_sent(self, row_id: int, ts: str | None) -> None:
         with self.database.transaction() as session:
-            marked = session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id, self._mine())
-                .values(status=OutboxStatus.SENT, slack_ts=ts, sent_at=utcnow(), error=None, claimed_by=None,
-                        lease_until=None)).rowcount
+            marked = session.execute(_sent_statement(), {"row_id": row_id, "claimer": self.identity, "ts": ts,
+                                                          "sent": utcnow()}).rowcount
         if not marked:
             logger.warning("Outbox #%s was posted (ts %s), but the row changed meanwhile (cancelled?); left as is",
                            row_id, ts)
@@ -554,3 +540,32 @@ def _retry_after(headers: dict[str, Any]) -> float:
                 break
     return 1.0
 
+
+# A delivery runs after every command that queued something: its statements are built once, bound at execution.
+@functools.cache
+def _due_query() -> Select:
+    now = bindparam("now")
+    return (select(OutboxMessage.id, OutboxMessage.channel_id, OutboxMessage.status, OutboxMessage.next_attempt_at,
+                   OutboxMessage.error)
+            .where(or_(OutboxMessage.status == OutboxStatus.SENDING,
+                       and_(OutboxMessage.status == OutboxStatus.PENDING,
+                            or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.attempts > 0,
+                                OutboxMessage.error.is_not(None)))))
+            .order_by(OutboxMessage.id).limit(1000))
+
+
+@functools.cache
+def _claim_statement() -> Update:
+    return (update(OutboxMessage)
+            .where(OutboxMessage.id == bindparam("row_id"), OutboxMessage.status == OutboxStatus.PENDING,
+                   or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > bindparam("as_of")))
+            .values(status=OutboxStatus.SENDING, claimed_at=bindparam("claim_at"), claimed_by=bindparam("claimer"),
+                    lease_until=bindparam("lease_end"), attempts=OutboxMessage.attempts + 1))
+
+
+@functools.cache
+def _sent_statement() -> Update:
+    return (update(OutboxMessage).where(OutboxMessage.id == bindparam("row_id"),
+                                        OutboxMessage.claimed_by == bindparam("claimer"))
+            .values(status=OutboxStatus.SENT, slack_ts=bindparam("ts"), sent_at=bindparam("sent"), error=None,
+                    claimed_by=None, lease_until=None))
