@@ -126,7 +126,11 @@ def lock_file(database: Database, name: str) -> Path | None:
 def _advisory_key(connection: Connection, name: str) -> int:
     # Advisory locks belong to the whole database: deployments (or test runs) in separate schemas of one
     # database must not elect one another, so the schema is part of the key.
-    schema = connection.execute(text("SELECT current_schema()")).scalar()
+    # The schema of a pooled connection does not change (it comes with the URL's search_path): asked once per
+    # connection, not on every audited write.
+    if "current_schema" not in connection.info:
+        connection.info["current_schema"] = connection.execute(text("SELECT current_schema()")).scalar()
+    schema = connection.info["current_schema"]
     return advisory_key(name if schema in (None, "public") else f"{schema}:{name}")
 
 

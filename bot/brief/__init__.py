@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.db.models import Client
+from bot.db.models import Client, Promise
 
 MAX_ITEMS = 5  # per section: a busy client's brief summarises, it does not overflow
 
@@ -33,6 +33,9 @@ class Scope:
     since: dt.datetime | None
     now: dt.datetime
     zone: ZoneInfo
+    # The client's open promises when the caller has read them already (status has, for the health), so that
+    # the brief does not ask again; None: the brief asks.
+    open_promises: Sequence[Promise] | None = None
 
     @property
     def since_day(self) -> dt.date | None:

@@ -1,5 +1,5 @@
 """Status's peer coverage: each contact, our peer, their last contact; and a call-out when no one at executive
-level was spoken to in the last quarter. Two queries: the contacts, and the latest interactions of them all."""
+level was spoken to in the last quarter. One query: the contacts with their latest interactions."""
 
 from __future__ import annotations
 
@@ -36,11 +36,10 @@ def _today(scope: Scope) -> dt.date:
 
 def collect(session: Session, scope: Scope, limit: int) -> Found:
     client = scope.client
-    contacts = contact_service.active_contacts(session, client)
+    contacts, latest = contact_service.contacts_with_last(session, client)
     if not contacts:
         return Found([], 0)
     today = _today(scope)
-    latest = contact_service.last_contacts(session, client.team_id, contacts)
     rows = []
     for contact in contacts:
         last = latest[contact.id].peer

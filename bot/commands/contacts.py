@@ -216,8 +216,7 @@ def parse_contacts(tokens: list[Token]) -> Contacts:
 
 def list_contacts(command: Contacts, ctx: Context) -> Message:
     client = ctx.client(command.client, allow_archived=True)
-    contacts = contact_service.active_contacts(ctx.session, client)
-    last = contact_service.last_contacts(ctx.session, client.team_id, contacts)
+    contacts, last = contact_service.contacts_with_last(ctx.session, client)
     return contact_blocks.contacts_list(client, contacts, last, ctx.today_for(client))
 
 

@@ -38,9 +38,10 @@ def parse_status(tokens: list[Token]) -> Status:
 def show_status(command: Status, ctx: Context) -> Message:
     if command.client is not None:
         client = ctx.client(command.client)
-        scope = Scope(client=client, since=None, now=ctx.now, zone=client_zone(client, ctx.default_zone))
-        return replies.status(status_service.client_status(ctx.session, client, ctx.settings, ctx.now),
-                              brief.prepare(ctx.session, scope, sections=brief.STATUS_SECTIONS))
+        status = status_service.client_status(ctx.session, client, ctx.settings, ctx.now)
+        scope = Scope(client=client, since=None, now=ctx.now, zone=client_zone(client, ctx.default_zone),
+                      open_promises=status.open_promises)
+        return replies.status(status, brief.prepare(ctx.session, scope, sections=brief.STATUS_SECTIONS))
     owner = ctx.actor.user_id if command.mine else None
     rows = status_service.portfolio(ctx.session, ctx.actor.team_id, ctx.settings, owner_user_id=owner,
                                     now=ctx.now)

@@ -9,6 +9,8 @@ from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.db.core import connection
+
 
 @functools.cache
 def _statement(dialect: str, table: Table, unique_columns: tuple[str, ...]) -> Insert:
@@ -25,4 +27,4 @@ def insert_ignoring_duplicates(session: Session, table: Table, values: dict[str,
     statement = _statement(session.get_bind().dialect.name, table, tuple(unique_columns))
     # Not rowcount: SQLAlchemy adds RETURNING for the primary key, and psycopg then reports -1. A row
     # returned is the proof that it was inserted; none, that the key was taken.
-    return session.execute(statement, values).first() is not None
+    return connection(session).execute(statement, values).first() is not None

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Insert, Select, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
+from bot.db.core import connection
 from bot.db.models import AuditEvent, Base, utcnow
 from bot.services import Actor
 
@@ -59,15 +60,17 @@ def hash_of(event: AuditEvent, prev_hash: str | None) -> str:
 
 def _lock_chain(session: Session, team_id: str) -> None:
     """Serializes the writers of one workspace's chain until the transaction ends."""
-    if session.get_bind().dialect.name == "postgresql":
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         from bot.locks import _advisory_key
 
-        key = _advisory_key(session.connection(), f"audit-chain:{team_id}")
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    else:
+        key = _advisory_key(connection, f"audit-chain:{team_id}")
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif not connection.connection.driver_connection.in_transaction:
         # SQLite has one writer, but a transaction only becomes it at its first write: a statement that
         # writes (nothing: no row matches, no trigger fires) takes the write lock before the head is read.
-        session.execute(text("UPDATE audit_events SET id = id WHERE 0 = 1"))
+        # A transaction that has written already (a command's replay guard, the entity just flushed) has it.
+        connection.execute(text("UPDATE audit_events SET id = id WHERE 0 = 1"))
 
 
 @functools.cache
@@ -103,7 +106,7 @@ def record(
 ) -> None:
     session.flush()  # the entity needs its id
     _lock_chain(session, actor.team_id)
-    prev_hash = session.scalar(_head_query(), {"team_id": actor.team_id})
+    prev_hash = connection(session).scalar(_head_query(), {"team_id": actor.team_id})
     # What the database hands back is what gets hashed: JSON round trip, microsecond UTC time.
     values = {
         "team_id": actor.team_id,
@@ -121,7 +124,7 @@ def record(
     values["hash"] = event_hash(**values)
     # Inserted now, under the lock (id order is chain order), as one prepared INSERT: an event is never
     # read back or changed, so it needs no place in the session's unit of work.
-    session.execute(_insert_statement(), values)
+    connection(session).execute(_insert_statement(), values)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from bot.db.batches import batches
 from bot.db.models import Client, Contact, Interaction, InteractionKind, utcnow
 from bot.errors import UserError
 from bot.services import Actor, audit
@@ -60,11 +59,6 @@ def is_executive(role: str | None) -> bool:
 def _active_query() -> Select:
     return select(Contact).where(Contact.team_id == bindparam("team_id"), Contact.client_id == bindparam("client_id"),
                                  Contact.archived_at.is_(None))
-
-
-@functools.cache
-def _interactions_query() -> Select:
-    return select(Interaction).where(Interaction.id.in_(bindparam("ids", expanding=True)))
 
 
 def active_contacts(session: Session, client: Client) -> list[Contact]:
@@ -125,38 +119,35 @@ class LastContact:
 
 
 @functools.cache
-def _latest_query():
-    """Each contact's latest interaction (not a note), and the latest one logged by its peer (no peer named: by
-    anyone): per contact, a walk down ix_interactions_contact_person from its newest row, however long its
-    history. Built once (the status of a client asks it on every request); bound by team_id and ids."""
+def _with_last_query() -> Select:
+    """The client's active contacts, each with its latest interaction (not a note) and the latest one logged by
+    its peer (no peer named: by anyone), in one statement: per contact, a walk down
+    ix_interactions_contact_person from its newest row, however long its history. Built once (the status of a
+    client asks it on every request); bound by team_id and client_id."""
 
     def latest_with(*, by_peer: bool):
         latest = aliased(Interaction)
-        query = select(latest.id).where(latest.team_id == bindparam("team_id"), latest.contact_id == Contact.id,
+        query = select(latest.id).where(latest.team_id == Contact.team_id, latest.contact_id == Contact.id,
                                         latest.kind != InteractionKind.NOTE)
         if by_peer:
             query = query.where(or_(Contact.peer_user_id.is_(None), latest.logged_by == Contact.peer_user_id))
         return (query.order_by(latest.occurred_on.desc(), latest.id.desc()).limit(1)
                 .correlate(Contact).scalar_subquery())
 
-    return select(Contact.id, latest_with(by_peer=False), latest_with(by_peer=True)).where(
-        Contact.id.in_(bindparam("ids", expanding=True)))
+    with_anyone, with_peer = aliased(Interaction, name="with_anyone"), aliased(Interaction, name="with_peer")
+    return (select(Contact, with_anyone, with_peer).select_from(Contact)
+            .outerjoin(with_anyone, with_anyone.id == latest_with(by_peer=False))
+            .outerjoin(with_peer, with_peer.id == latest_with(by_peer=True))
+            .where(Contact.team_id == bindparam("team_id"), Contact.client_id == bindparam("client_id"),
+                   Contact.archived_at.is_(None)))
 
 
-def last_contacts(session: Session, team_id: str, contacts: Sequence[Contact]) -> dict[int, LastContact]:
-    """Each contact's latest interaction by anyone and by its peer: two index walks per contact."""
-    if not contacts:
-        return {}
-    pairs: dict[int, tuple[int | None, int | None]] = {}
-    for batch in batches(c.id for c in contacts):
-        rows = session.execute(_latest_query(), {"team_id": team_id, "ids": batch})
-        pairs.update((contact_id, (any_id, peer_id)) for contact_id, any_id, peer_id in rows)
-    wanted = {i for pair in pairs.values() for i in pair if i is not None}
-    loaded: dict[int, Interaction] = {}
-    for batch in batches(wanted):
-        loaded.update((i.id, i) for i in session.scalars(_interactions_query(), {"ids": batch}))
-    return {c.id: LastContact(loaded.get(pairs.get(c.id, (None, None))[0]),
-                              loaded.get(pairs.get(c.id, (None, None))[1])) for c in contacts}
+def contacts_with_last(session: Session, client: Client) -> tuple[list[Contact], dict[int, LastContact]]:
+    """The client's active contacts (as active_contacts orders them) and each one's latest interaction by
+    anyone and by its peer."""
+    rows = session.execute(_with_last_query(), {"team_id": client.team_id, "client_id": client.id}).all()
+    rows.sort(key=lambda row: (name_key(row[0].name), row[0].id))
+    return [row[0] for row in rows], {contact.id: LastContact(anyone, peer) for contact, anyone, peer in rows}
 
 
 # -- writing ---------------------------------------------------------------------------------------------

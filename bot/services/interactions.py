@@ -6,11 +6,12 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Insert, Select, bindparam, func, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.db.batches import batches
-from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, AlertKind, Client, Interaction, InteractionKind
+from bot.db.core import connection
+from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, AlertKind, Client, Interaction, InteractionKind, utcnow
 from bot.errors import UserError
 from bot.services import Actor, audit, contacts, meetings, nudges
 
@@ -52,19 +53,24 @@ def log_interaction(
         raise UserError("`with:` can be at most 200 characters.", field="with")
     # A known contact (any case): linked, under their name as recorded; else the name as typed.
     contact_name, contact_id = contacts.link_for(session, client, contact_name)
-    interaction = Interaction(
-        team_id=actor.team_id,
-        client_id=client.id,
-        kind=kind,
-        summary=summary,
-        occurred_on=occurred_on,
-        contact_name=contact_name,
-        contact_id=contact_id,
-        next_contact_on=next_contact_on,
-        permalink=permalink,
-        logged_by=actor.user_id,
-        surface=actor.surface,
-    )
+    values = {
+        "team_id": actor.team_id,
+        "client_id": client.id,
+        "kind": kind,
+        "summary": summary,
+        "occurred_on": occurred_on,
+        "contact_name": contact_name,
+        "contact_id": contact_id,
+        "next_contact_on": next_contact_on,
+        "permalink": permalink,
+        "logged_by": actor.user_id,
+        "logged_at": utcnow(),
+        "surface": actor.surface,
+    }
+    # One prepared INSERT instead of the unit of work's (the busiest write there is); the row as written then
+    # joins the session as if loaded, so a later change to it is saved like any other.
+    interaction = Interaction(id=connection(session).execute(_insert_statement(), values).scalar_one(), **values)
+    make_transient_to_detached(interaction)
     session.add(interaction)
     audit.record(session, actor, "interaction.log", interaction, client_id=client.id, before=None,
                  after=audit.snapshot(interaction, AUDITED_FIELDS))
@@ -73,6 +79,11 @@ def log_interaction(
     if kind == InteractionKind.MEETING:  # nor the prompts to write a meeting's notes down
         meetings.withdraw_notes_prompts(session, client)
     return interaction
+
+
+@functools.cache
+def _insert_statement() -> Insert:
+    return insert(Interaction.__table__).returning(Interaction.__table__.c.id)
 
 
 def latest_of_kind_since(session: Session, team_id: str, client_ids: Iterable[int], kind: str,
@@ -139,7 +150,7 @@ def last_contact_dates(session: Session, team_id: str, client_ids: list[int]) ->
 
 def next_planned_contact(session: Session, client: Client, today: dt.date) -> dt.date | None:
     """The earliest `next:` date still ahead, as logged with interactions."""
-    return session.scalar(_next_planned_query(), _client_params(client, today=today))
+    return connection(session).scalar(_next_planned_query(), _client_params(client, today=today))
 
 
 def attach_permalink(session: Session, actor: Actor, interaction_id: int, permalink: str) -> Interaction | None:

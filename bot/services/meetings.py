@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from bot.db.batches import batches
 from bot.db.models import Client, Frequency, Meeting, MeetingException, OutboxMessage, OutboxStatus, utcnow
@@ -147,13 +148,23 @@ def upcoming(session: Session, team_id: str, *, after: dt.datetime,
     all of them before `before` (a moment, or each meeting's own), soonest first."""
     if meetings is None:
         meetings = active_meetings(session, team_id, client_id=client_id)
-    clients = {c.id: c for c in session.scalars(select(Client).where(
-        Client.id.in_({m.client_id for m in meetings})))} if meetings else {}
+    clients = _clients_of(session, meetings)
     by_meeting = schedules(session, meetings)
     found = [Upcoming(m, clients[m.client_id], o) for m in meetings
              for o in occurrences(by_meeting[m.id], starting_after=after, count=per_meeting,
                                   starting_before=before(m) if callable(before) else before)]
     return sorted(found, key=lambda u: (u.occurrence.starts_at, u.meeting.id))
+
+
+def _clients_of(session: Session, meetings: list[Meeting]) -> dict[int, Client]:
+    """The meetings' clients: those the session holds already (a client's status has its client) without a
+    query, the others in one."""
+    wanted = {m.client_id for m in meetings}
+    clients = {i: c for i in wanted if (c := session.identity_map.get(identity_key(Client, i))) is not None}
+    missing = wanted - clients.keys()
+    if missing:
+        clients.update((c.id, c) for c in session.scalars(select(Client).where(Client.id.in_(missing))))
+    return clients
 
 
 def next_by_client(session: Session, team_id: str, now: dt.datetime) -> dict[int, Upcoming]:

@@ -25,6 +25,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.batches import batches
+from bot.db.core import connection
 from bot.db.insert import insert_ignoring_duplicates
 from bot.db.models import AlertKind, Client, Interaction, InteractionKind, StaleAlert
 from bot.services import outbox
@@ -194,7 +195,7 @@ def record_alert(session: Session, stale: StaleClient, kind: AlertKind, local_da
 def withdraw(session: Session, client: Client, kinds: Iterable[AlertKind]) -> int:
     """Nudges or escalations about the client still waiting to be posted no longer apply (a contact was
     logged, the nudges were snoozed): withdrawn, never posted. How many were."""
-    keys = list(session.scalars(_alert_keys_query(), {"team_id": client.team_id, "client_id": client.id,
+    keys = list(connection(session).scalars(_alert_keys_query(), {"team_id": client.team_id, "client_id": client.id,
                                                        "kinds": list(kinds)}))
     return outbox.cancel_pending(session, client.team_id, keys) if keys else 0
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.blocks import Message
 from bot.db.batches import batches
+from bot.db.core import connection
 from bot.db.insert import insert_ignoring_duplicates
 from bot.db.models import Client, OutboxMessage, OutboxStatus, utcnow
 from bot.errors import UserError
@@ -33,7 +34,7 @@ def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str,
 
     Only a client-message (the owner's explicit "send to client") may go to a client's shared channel,
     and it may go nowhere else."""
-    shared = session.scalar(_shared_channel_query(), {"team_id": team_id, "channel_id": channel_id})
+    shared = connection(session).scalar(_shared_channel_query(), {"team_id": team_id, "channel_id": channel_id})
     if source == CLIENT_MESSAGE and shared is None:
         raise SharedChannelRefused(f"{channel_id} is not a client's shared channel; a client message goes "
                                    "only there")

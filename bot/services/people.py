@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db.batches import batches
+from bot.db.core import connection
 from bot.db.models import SlackUser
 
 REFRESH_AFTER = dt.timedelta(days=1)
@@ -64,7 +65,7 @@ def zones(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, 
     """The zones Slack gave for these users (those it gave none for are left out)."""
     found: dict[str, ZoneInfo] = {}
     for batch in batches(user_ids):
-        rows = session.execute(_zones_query(), {"team_id": team_id, "ids": batch})
+        rows = connection(session).execute(_zones_query(), {"team_id": team_id, "ids": batch})
         for user_id, tz in rows:
             zone = usable_zone(tz)  # None: a zone this machine's tz database lacks
             if zone is not None:

@@ -116,9 +116,12 @@ def move_promise(session: Session, actor: Actor, promise: Promise, *, new_due_on
     return move
 
 
+LIST_LIMIT = 100  # open promises listed at once
+
+
 def list_promises(session: Session, team_id: str, *, client_id: int | None = None, owner_user_id: str | None = None,
-                  due_before: dt.date | None = None, limit: int = 100) -> list[Promise]:
-    """Open promises, soonest due first."""
+                  due_before: dt.date | None = None, limit: int = LIST_LIMIT) -> list[Promise]:
+    """Open promises, soonest due first (at most `limit`)."""
     filters = {"client_id": client_id, "owner_user_id": owner_user_id, "due_before": due_before}
     given = {name: value for name, value in filters.items() if value is not None}
     return list(session.scalars(_list_query(frozenset(given)), {"team_id": team_id, "limit": limit, **given}))

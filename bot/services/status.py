@@ -101,6 +101,7 @@ class ClientStatus:
     recent: list[Interaction]
     open_changes: list[ScheduleChange] = field(default_factory=list)
     next_meeting: meeting_service.Upcoming | None = None
+    open_promises: list[Promise] = field(default_factory=list)  # soonest due first (the overdue ones first)
 
 
 def client_status(session: Session, client: Client, settings: Settings,
@@ -114,20 +115,21 @@ def client_status(session: Session, client: Client, settings: Settings,
     if last is None and len(recent) == RECENT:
         last = interaction_service.last_contact(session, client)
     open_changes = change_service.list_changes(session, client.team_id, client=client, open_only=True)
+    open_promises = promise_service.list_promises(session, client.team_id, client_id=client.id)
     return ClientStatus(
         client=client,
         today=today,
         health=client_health(last.occurred_on if last else None, client.cadence_days, today,
                              open_changes=open_changes, now=now,
                              calendar=calendar_service.calendar(session, client, settings),
-                             promises=promise_service.list_promises(session, client.team_id, client_id=client.id,
-                                                                    due_before=today)),
+                             promises=open_promises),
         open_changes=list(reversed(open_changes)),
         last_contact=last,
         next_contact_on=interaction_service.next_planned_contact(session, client, today),
         recent=recent,
         next_meeting=next(iter(meeting_service.upcoming(session, client.team_id, after=now, client_id=client.id)),
                           None),
+        open_promises=open_promises,
     )
 
 
