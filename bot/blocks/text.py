@@ -106,8 +106,12 @@ def channel(channel_id: str | None) -> str:
     return f"<#{channel_id}>" if channel_id else "none"
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def day(date: dt.date | None) -> str:
-    return f"{date:%a %Y-%m-%d}" if date else "—"
+    # "Wed 2026-12-02", the same in every locale (strftime's %a follows the process's).
+    return f"{_WEEKDAYS[date.weekday()]} {date.year:04d}-{date.month:02d}-{date.day:02d}" if date else "—"
 
 
 def days_ago(date: dt.date, today: dt.date) -> str:

@@ -6,7 +6,22 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, Time, TypeDecorator, func, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -86,6 +101,13 @@ class InteractionKind(StrEnum):
 
 INTERACTION_KINDS = tuple(InteractionKind)
 CONTACT_KINDS = tuple(kind for kind in InteractionKind if kind is not InteractionKind.NOTE)
+
+
+def is_contact(kind: ColumnElement[str]) -> ColumnElement[bool]:
+    """`kind <> 'note'` with the constant in the SQL, as the partial indexes below say it. Bound as a value, it
+    would make SQLite prepare the statement again at every execution (a bound value deciding whether a partial
+    index applies is checked anew each time), which costs more than the lookup itself."""
+    return kind != literal_column(f"'{InteractionKind.NOTE.value}'")
 
 
 class Interaction(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from bot.db.models import Client, Contact, Interaction, InteractionKind, utcnow
+from bot.db.models import Client, Contact, Interaction, is_contact, utcnow
 from bot.errors import UserError
 from bot.services import Actor, audit
 
@@ -128,7 +128,7 @@ def _with_last_query() -> Select:
     def latest_with(*, by_peer: bool):
         latest = aliased(Interaction)
         query = select(latest.id).where(latest.team_id == Contact.team_id, latest.contact_id == Contact.id,
-                                        latest.kind != InteractionKind.NOTE)
+                                        is_contact(latest.kind))
         if by_peer:
             query = query.where(or_(Contact.peer_user_id.is_(None), latest.logged_by == Contact.peer_user_id))
         return (query.order_by(latest.occurred_on.desc(), latest.id.desc()).limit(1)

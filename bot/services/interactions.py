@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.db.batches import batches
 from bot.db.core import connection
-from bot.db.models import CONTACT_KINDS, INTERACTION_KINDS, AlertKind, Client, Interaction, InteractionKind, utcnow
+from bot.db.models import (
+    CONTACT_KINDS,
+    INTERACTION_KINDS,
+    AlertKind,
+    Client,
+    Interaction,
+    InteractionKind,
+    is_contact,
+    utcnow,
+)
 from bot.errors import UserError
 from bot.services import Actor, audit, contacts, meetings, nudges
 
@@ -119,7 +128,7 @@ def _latest_query() -> Select:
 @functools.cache
 def _last_contact_query() -> Select:
     # `<> note`, as ix_interactions_contact_latest is defined: the planner walks that index down one row.
-    return (select(Interaction).where(*_of_client(), Interaction.kind != InteractionKind.NOTE)
+    return (select(Interaction).where(*_of_client(), is_contact(Interaction.kind))
             .order_by(Interaction.occurred_on.desc(), Interaction.id.desc()).limit(1))
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.db.batches import batches
 from bot.db.core import connection
 from bot.db.insert import insert_ignoring_duplicates
-from bot.db.models import AlertKind, Client, Interaction, InteractionKind, StaleAlert
+from bot.db.models import AlertKind, Client, Interaction, StaleAlert, is_contact
 from bot.services import outbox
 
 NEVER = "never"
@@ -74,7 +74,7 @@ def latest_contact_of_client(team_id: str, column: str):
     scalar subquery that walks ix_interactions_contact_latest down one row, however many interactions there are."""
     contact = aliased(Interaction)
     return (select(getattr(contact, column))
-            .where(contact.team_id == team_id, contact.client_id == Client.id, contact.kind != InteractionKind.NOTE)
+            .where(contact.team_id == team_id, contact.client_id == Client.id, is_contact(contact.kind))
             .order_by(contact.occurred_on.desc(), contact.id.desc())
             .limit(1).correlate(Client).scalar_subquery())
 
