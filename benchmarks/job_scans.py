@@ -96,11 +96,13 @@ def _runner(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import logging
 
+    from bot.cli import tune_garbage_collector
     from bot.config import load_settings
     from bot.db import Database
     from bot.runtime import Runtime
     from jobs import JOBS
 
+    tune_garbage_collector()  # as every `rapport` process does
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(dotenv_path=None)
     now = dt.datetime.fromisoformat(args.now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -13,7 +14,18 @@ from bot.config import ConfigError, Settings, load_settings
 CONSOLE_HINT = "To try Rapport without Slack: rapport console --demo"
 
 
+# CPython collects reference cycles after every 700 new container objects (gen 0), and the older generations
+# soon after: the ORM makes that many for a few rows, and a job scanning 10,000 clients spent more than half
+# its time in collections that found nearly nothing. Every process `rapport` starts collects less often.
+GC_THRESHOLDS = (10_000, 50, 50)
+
+
+def tune_garbage_collector() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def main(argv: list[str] | None = None) -> int:
+    tune_garbage_collector()
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

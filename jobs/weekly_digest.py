@@ -17,7 +17,7 @@ from bot.blocks.replies import portfolio
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.services.calendars import client_today
-from bot.services.meetings import upcoming
+from bot.services.meetings import active_meetings, upcoming
 from bot.services.promises import overdue_by_client
 from bot.services.status import portfolio as portfolio_rows
 from jobs.common import JobResult, Outgoing, run_planner
@@ -34,11 +34,12 @@ def plan(session: Session, settings: Settings, team_id: str, now: dt.datetime) -
     if local < dt.datetime.combine(monday, DUE_AT, tzinfo=settings.zone):
         return []
     year, week, _ = monday.isocalendar()
-    rows = portfolio_rows(session, team_id, settings, now=now)
+    active = active_meetings(session, team_id)  # read once: for each client's next meeting and for the week's
+    rows = portfolio_rows(session, team_id, settings, now=now, meetings=active)
     health = portfolio(rows, title=f"Weekly portfolio health — week {week}, {monday:%d %b %Y}", empty="")
     week_start = dt.datetime.combine(monday, dt.time.min, tzinfo=settings.zone)
     meetings = week_meetings(upcoming(session, team_id, after=week_start, before=week_start + dt.timedelta(days=7),
-                                      per_meeting=None))
+                                      per_meeting=None, meetings=active))
     todays = {row.client.id: client_today(row.client, settings.zone, now) for row in rows}
     promises = overdue_section(overdue_by_client(session, team_id, todays), {row.client.id: row.client for row in rows},
                                todays)

@@ -9,8 +9,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    Option,
+    SectionBlock,
+    StaticSelectElement,
+)
 
-from bot.blocks import Message, forms, home, replies
+from bot.blocks import Message, forms, home, layout, nudges, replies
 from bot.blocks import text as t
 from bot.blocks.health import HEALTH_RULES
 from bot.blocks.help import help_message as build_help
@@ -854,3 +865,31 @@ def test_manifest_is_plain_json_with_the_chosen_name():
     assert json.loads(json.dumps(manifest)) == manifest
     assert manifest["display_information"]["name"] == "Rapport Staging"
     assert manifest["features"]["bot_user"]["display_name"] == "rapport-staging"  # a-z 0-9 - _ . only
+
+
+# -- the hand-written blocks are the models' blocks ------------------------------------------------------------
+
+SOME_TEXT = st.one_of(st.just(""), st.text(max_size=50), st.text(min_size=2990, max_size=3100),
+                      st.just("&amp;" * 700), st.just("<@U123> " * 500))
+
+
+@given(SOME_TEXT)
+def test_a_section_is_what_slack_sdks_section_block_gives(markdown):
+    model = SectionBlock(text=MarkdownTextObject(text=t.clip(markdown, t.SECTION_LIMIT))).to_dict()
+    assert layout.section(markdown) == model
+
+
+@given(st.lists(SOME_TEXT, max_size=12))
+def test_a_context_is_what_slack_sdks_context_block_gives(parts):
+    elements = [MarkdownTextObject(text=t.clip(m, t.CONTEXT_LIMIT)) for m in parts if m][:10]
+    assert layout.context(*parts) == ContextBlock(elements=elements).to_dict()
+
+
+@given(st.integers(min_value=1, max_value=2**53))
+def test_a_nudges_buttons_are_what_the_models_give_for_its_client(client_id):
+    model = ActionsBlock(block_id=f"stale:{client_id}", elements=[
+        ButtonElement(text="Log contact", action_id=ActionId.LOG_CONTACT, value=str(client_id), style="primary"),
+        StaticSelectElement(action_id=ActionId.SNOOZE, placeholder="Snooze…", options=[
+            Option(value=f"{client_id}:{duration}", text=label) for duration, label in nudges.SNOOZE_CHOICES]),
+    ]).to_dict()
+    assert nudges.nudge_actions(make_client(id=client_id)) == model

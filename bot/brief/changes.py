@@ -3,7 +3,9 @@ meeting, each saying whether the client knows."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+import functools
+
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.blocks import text as t
@@ -12,16 +14,26 @@ from bot.brief import Found, Scope, Section
 from bot.db.models import ScheduleChange
 
 
-def collect(session: Session, scope: Scope, limit: int) -> Found:
+@functools.cache
+def _queries(with_since: bool) -> tuple[Select, Select]:
+    """(the changes, untold first; how many there are): built once per shape (every meeting reminder asks),
+    bound at execution (team_id, client_id, since, limit)."""
     relevant = ScheduleChange.told_at.is_(None)
-    if scope.since is not None:
-        relevant = or_(relevant, ScheduleChange.told_at >= scope.since)  # told since: the client knows now
-    query = select(ScheduleChange).where(ScheduleChange.team_id == scope.client.team_id,
-                                         ScheduleChange.client_id == scope.client.id, relevant)
+    if with_since:  # told since: the client knows now
+        relevant = or_(relevant, ScheduleChange.told_at >= bindparam("since", type_=ScheduleChange.told_at.type))
+    query = select(ScheduleChange).where(ScheduleChange.team_id == bindparam("team_id"),
+                                         ScheduleChange.client_id == bindparam("client_id"), relevant)
     # Untold first: they are what must be said in the meeting.
-    items = list(session.scalars(query.order_by(ScheduleChange.told_at.is_not(None), ScheduleChange.id.desc())
-                                 .limit(limit)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) if len(items) == limit else len(items)
+    return (query.order_by(ScheduleChange.told_at.is_not(None), ScheduleChange.id.desc()).limit(bindparam("limit")),
+            select(func.count()).select_from(query.subquery()))
+
+
+def collect(session: Session, scope: Scope, limit: int) -> Found:
+    items_query, count_query = _queries(scope.since is not None)
+    params = {"team_id": scope.client.team_id, "client_id": scope.client.id, "limit": limit,
+              **({"since": scope.since} if scope.since is not None else {})}
+    items = list(session.scalars(items_query, params))
+    total = session.scalar(count_query, params) if len(items) == limit else len(items)
     return Found(items, total)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import functools
+
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.blocks import text as t
@@ -11,18 +13,25 @@ from bot.brief import Found, Scope, Section
 from bot.db.models import Interaction
 
 
-def _query(scope: Scope):
-    query = select(Interaction).where(Interaction.team_id == scope.client.team_id,
-                                      Interaction.client_id == scope.client.id)
-    if scope.since_day is not None:
-        query = query.where(Interaction.occurred_on >= scope.since_day)
-    return query
+@functools.cache
+def _queries(with_since: bool) -> tuple[Select, Select]:
+    """(the latest interactions; how many there are): built once per shape (every meeting reminder asks),
+    bound at execution (team_id, client_id, since, limit)."""
+    query = select(Interaction).where(Interaction.team_id == bindparam("team_id"),
+                                      Interaction.client_id == bindparam("client_id"))
+    if with_since:
+        query = query.where(Interaction.occurred_on >= bindparam("since", type_=Interaction.occurred_on.type))
+    return (query.order_by(Interaction.occurred_on.desc(), Interaction.id.desc()).limit(bindparam("limit")),
+            select(func.count()).select_from(query.subquery()))
 
 
 def collect(session: Session, scope: Scope, limit: int) -> Found:
-    query = _query(scope)
-    items = list(session.scalars(query.order_by(Interaction.occurred_on.desc(), Interaction.id.desc()).limit(limit)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) if len(items) == limit else len(items)
+    since = scope.since_day
+    items_query, count_query = _queries(since is not None)
+    params = {"team_id": scope.client.team_id, "client_id": scope.client.id, "limit": limit,
+              **({"since": since} if since is not None else {})}
+    items = list(session.scalars(items_query, params))
+    total = session.scalar(count_query, params) if len(items) == limit else len(items)
     return Found(items, total)
 
 

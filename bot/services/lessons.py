@@ -9,11 +9,12 @@ the text of its own plainto_tsquery. `"`, `*`, `NEAR`, `OR`, `-`, `:*`, `&|!()` 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, column, func, literal_column, or_, select, table, text
+from sqlalchemy import Select, and_, bindparam, column, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from bot.db.models import Client, Lesson, ScheduleChange
@@ -82,10 +83,17 @@ def change_of(session: Session, client: Client, change_id: int) -> ScheduleChang
 
 def latest(session: Session, team_id: str, *, client_id: int | None = None, limit: int = SEARCH_LIMIT) -> list[Lesson]:
     """Newest first."""
-    query = select(Lesson).where(Lesson.team_id == team_id)
-    if client_id is not None:
-        query = query.where(Lesson.client_id == client_id)
-    return list(session.scalars(query.order_by(Lesson.id.desc()).limit(limit)))
+    params = {"team_id": team_id, "limit": limit} | ({"client_id": client_id} if client_id is not None else {})
+    return list(session.scalars(_latest_query(client_id is not None), params))
+
+
+@functools.cache
+def _latest_query(of_client: bool) -> Select:
+    # Built once per shape (every meeting reminder's brief asks), bound at execution.
+    query = select(Lesson).where(Lesson.team_id == bindparam("team_id"))
+    if of_client:
+        query = query.where(Lesson.client_id == bindparam("client_id"))
+    return query.order_by(Lesson.id.desc()).limit(bindparam("limit"))
 
 
 def count(session: Session, team_id: str, *, client_id: int | None = None) -> int:

@@ -167,10 +167,11 @@ def _clients_of(session: Session, meetings: list[Meeting]) -> dict[int, Client]:
     return clients
 
 
-def next_by_client(session: Session, team_id: str, now: dt.datetime) -> dict[int, Upcoming]:
-    """Each client's next meeting (not started yet)."""
+def next_by_client(session: Session, team_id: str, now: dt.datetime,
+                   meetings: list[Meeting] | None = None) -> dict[int, Upcoming]:
+    """Each client's next meeting (not started yet), of the active meetings (or of `meetings`)."""
     nearest: dict[int, Upcoming] = {}
-    for item in upcoming(session, team_id, after=now):
+    for item in upcoming(session, team_id, after=now, meetings=meetings):
         nearest.setdefault(item.client.id, item)
     return nearest
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.db.models import Client, Interaction, InteractionKind, Promise, ScheduleChange
+from bot.db.models import Client, Interaction, InteractionKind, Meeting, Promise, ScheduleChange
 from bot.services import calendars as calendar_service
 from bot.services import changes as change_service
 from bot.services import clients as client_service
@@ -143,14 +143,15 @@ class PortfolioRow:
 
 
 def portfolio(session: Session, team_id: str, settings: Settings, *, owner_user_id: str | None = None,
-              now: dt.datetime | None = None) -> list[PortfolioRow]:
-    """Every active client (or one owner's), worst health first."""
+              now: dt.datetime | None = None, meetings: list[Meeting] | None = None) -> list[PortfolioRow]:
+    """Every active client (or one owner's), worst health first. `meetings`: the active meetings, when the
+    caller has them already (else they are read)."""
     now = now or dt.datetime.now(dt.UTC)
     clients = client_service.list_clients(session, team_id, owner_user_id=owner_user_id)
     last = interaction_service.last_contact_dates(session, team_id, [c.id for c in clients])
     untold = change_service.open_changes_by_client(session, team_id)
     calendars = calendar_service.calendars(session, team_id, clients, settings)
-    meetings = meeting_service.next_by_client(session, team_id, now)
+    next_meetings = meeting_service.next_by_client(session, team_id, now, meetings=meetings)
     todays = {c.id: client_today(c, settings.zone, now) for c in clients}
     overdue = promise_service.overdue_by_client(session, team_id, todays)
     rows = [
@@ -159,7 +160,7 @@ def portfolio(session: Session, team_id: str, settings: Settings, *, owner_user_
                                       promises=overdue.get(c.id, [])),
                      last.get(c.id),
                      snoozed=c.snoozed_until is not None and c.snoozed_until > calendars[c.id].today(now),
-                     next_meeting=meetings.get(c.id))
+                     next_meeting=next_meetings.get(c.id))
         for c in clients
     ]
     return sorted(rows, key=lambda row: -row.health.level.severity)
