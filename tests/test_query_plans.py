@@ -4,6 +4,8 @@ execution), and SQLite's planner picks the index meant for each."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import Select, text
 
@@ -48,3 +50,11 @@ def test_sqlite_walks_the_indexes_meant_for_the_status_lookups(database):
     assert "USING INDEX ix_contacts_client" in peers
     assert peers.count("USING INDEX ix_interactions_contact_person") == 2
     assert "TEMP B-TREE" not in peers
+
+
+def test_sqlite_finds_the_next_planned_contact_with_one_index_seek(database):
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    plan = _plan(database, interactions._next_planned_query(),
+                 {"team_id": "T1", "client_id": 1, "today": dt.date(2026, 12, 2)})
+    assert "ix_interactions_next_planned (team_id=? AND client_id=? AND next_contact_on>?)" in plan

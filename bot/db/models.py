@@ -119,6 +119,9 @@ class Interaction(Base):
               sqlite_where=text("kind <> 'note'"), postgresql_where=text("kind <> 'note'")),
         Index("ix_interactions_planned", "team_id", "client_id", "logged_at", "id",
               sqlite_where=text("next_contact_on IS NOT NULL"), postgresql_where=text("next_contact_on IS NOT NULL")),
+        # A client's next planned contact (status): one lookup, not a walk of its plans (migration 0012).
+        Index("ix_interactions_next_planned", "team_id", "client_id", "next_contact_on",
+              sqlite_where=text("next_contact_on IS NOT NULL"), postgresql_where=text("next_contact_on IS NOT NULL")),
         # A contact's latest interaction (peer coverage): one index walk per contact.
         Index("ix_interactions_contact_person", "team_id", "contact_id", "occurred_on",
               sqlite_where=text("contact_id IS NOT NULL"), postgresql_where=text("contact_id IS NOT NULL")),
