@@ -61,9 +61,13 @@ def _active_query() -> Select:
                                  Contact.archived_at.is_(None))
 
 
+def _listed_order(contact: Contact) -> tuple[str, int]:
+    return name_key(contact.name), contact.id
+
+
 def active_contacts(session: Session, client: Client) -> list[Contact]:
     contacts = session.scalars(_active_query(), {"team_id": client.team_id, "client_id": client.id})
-    return sorted(contacts, key=lambda c: (name_key(c.name), c.id))
+    return sorted(contacts, key=_listed_order)
 
 
 def find_contact(contacts: Sequence[Contact], name: str) -> Contact | None:
@@ -146,7 +150,7 @@ def contacts_with_last(session: Session, client: Client) -> tuple[list[Contact],
     """The client's active contacts (as active_contacts orders them) and each one's latest interaction by
     anyone and by its peer."""
     rows = session.execute(_with_last_query(), {"team_id": client.team_id, "client_id": client.id}).all()
-    rows.sort(key=lambda row: (name_key(row[0].name), row[0].id))
+    rows.sort(key=lambda row: _listed_order(row[0]))
     return [row[0] for row in rows], {contact.id: LastContact(anyone, peer) for contact, anyone, peer in rows}
 
 
