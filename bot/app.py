@@ -63,8 +63,14 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
     else:
         deliver_soon = lambda: None  # noqa: E731
 
+    # One middleware, not two: Bolt builds each middleware's arguments on every request.
     @app.middleware
-    def provide_services(context: BoltContext, next) -> BoltResponse | None:  # noqa: A002 (Bolt's name)
+    def provide_services(body: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: A002 (Bolt's name)
+        # Slack retries an event it thinks was lost: the event_id, remembered in the database, stops it.
+        if body.get("type") == "event_callback" and body.get("event_id"):
+            with database.transaction() as session:
+                if not first_time(session, context.team_id or body.get("team_id") or "", f"event:{body['event_id']}"):
+                    return BoltResponse(status=200, body="")
         context["db"] = database
         context["settings"] = settings
         context["deliver_soon"] = deliver_soon
@@ -76,15 +82,6 @@ def create_app(settings: Settings, client: WebClient | None = None, *, database:
             return next()
         finally:
             afterwards.start()
-
-    @app.middleware
-    def once_per_event(body: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: A002
-        """Slack retries an event it thinks was lost: the event_id, remembered in the database, stops it."""
-        if body.get("type") == "event_callback" and body.get("event_id"):
-            with database.transaction() as session:
-                if not first_time(session, context.team_id or body.get("team_id") or "", f"event:{body['event_id']}"):
-                    return BoltResponse(status=200, body="")
-        return next()
 
     app.error(handle_unexpected_error)
     handlers.register_all(app)

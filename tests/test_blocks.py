@@ -15,6 +15,8 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
     ContextBlock,
+    DividerBlock,
+    HeaderBlock,
     MarkdownTextObject,
     Option,
     SectionBlock,
@@ -883,6 +885,17 @@ def test_a_section_is_what_slack_sdks_section_block_gives(markdown):
 def test_a_context_is_what_slack_sdks_context_block_gives(parts):
     elements = [MarkdownTextObject(text=t.clip(m, t.CONTEXT_LIMIT)) for m in parts if m][:10]
     assert layout.context(*parts) == ContextBlock(elements=elements).to_dict()
+
+
+@given(SOME_TEXT.filter(bool))
+def test_a_header_is_what_slack_sdks_header_block_gives(text):
+    assert layout.header(text) == HeaderBlock(text=t.plain(text, layout.HEADER_LIMIT)).to_dict()
+
+
+def test_a_divider_is_what_slack_sdks_divider_block_gives_and_a_header_needs_text():
+    assert layout.divider() == DividerBlock().to_dict()
+    with pytest.raises(ValueError):
+        layout.header("")
 
 
 @given(st.integers(min_value=1, max_value=2**53))

@@ -55,6 +55,9 @@ def test_sqlite_walks_the_indexes_meant_for_the_status_lookups(database):
 def test_sqlite_finds_the_next_planned_contact_with_one_index_seek(database):
     if database.engine.dialect.name != "sqlite":
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
-    plan = _plan(database, interactions._next_planned_query(),
-                 {"team_id": "T1", "client_id": 1, "today": dt.date(2026, 12, 2)})
+    # Asked as a column of the latest interactions' statement (a status reads both at once).
+    plan = _plan(database, interactions._latest_query(),
+                 {"team_id": "T1", "client_id": 1, "today": dt.date(2026, 12, 2), "limit": 5})
+    assert "SEARCH interactions USING INDEX ix_interactions_client_latest (team_id=? AND client_id=?)" in plan
     assert "ix_interactions_next_planned (team_id=? AND client_id=? AND next_contact_on>?)" in plan
+    assert "TEMP B-TREE" not in plan

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from slack_sdk.models.blocks import DividerBlock, HeaderBlock
-
 from bot.blocks import text as t
 
 MAX_BLOCKS = 50
 HEADER_LIMIT = 150  # characters in a header's text
 
 
-# Sections and contexts make most of every message. They are the very dicts slack_sdk's SectionBlock and
-# ContextBlock of MarkdownTextObjects give (tests/test_blocks.py holds them to it over generated text),
+# Sections, contexts, headers and dividers make most of every message. They are the very dicts slack_sdk's
+# SectionBlock and ContextBlock of MarkdownTextObjects, HeaderBlock and DividerBlock give (tests/test_blocks.py
+# holds them to it over generated text),
 # written out because the models' validation, which walks every attribute by reflection at each to_dict(),
 # cost more than the rest of a reply (0.1-0.2 ms a block; most of a 10,000-client stale-nudges scan). What
 # it checks cannot fail here: every text is clipped to Slack's limits first.
@@ -33,11 +32,14 @@ def context(*markdown: str) -> dict[str, Any]:
 
 
 def header(text: str) -> dict[str, Any]:
-    return HeaderBlock(text=t.plain(text, HEADER_LIMIT)).to_dict()
+    plain = t.plain(text, HEADER_LIMIT)
+    if not plain:
+        raise ValueError("a header needs text")  # as HeaderBlock would refuse it
+    return {"type": "header", "text": {"type": "plain_text", "text": plain, "emoji": True}}
 
 
 def divider() -> dict[str, Any]:
-    return DividerBlock().to_dict()
+    return {"type": "divider"}
 
 
 def packed_sections(lines: Iterable[str], max_sections: int = MAX_BLOCKS - 5) -> list[dict[str, Any]]:

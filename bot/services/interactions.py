@@ -121,7 +121,9 @@ def _client_params(client: Client, **more) -> dict:
 
 @functools.cache
 def _latest_query() -> Select:
-    return (select(Interaction).where(*_of_client())
+    # The next planned contact rides along as a column: one statement, not two (a client with no interactions
+    # has no contact planned either).
+    return (select(Interaction, _next_planned_query().correlate(None).scalar_subquery()).where(*_of_client())
             .order_by(Interaction.occurred_on.desc(), Interaction.id.desc()).limit(bindparam("limit")))
 
 
@@ -138,8 +140,12 @@ def _next_planned_query() -> Select:
         *_of_client(), Interaction.next_contact_on >= bindparam("today", type_=Interaction.next_contact_on.type))
 
 
-def latest_interactions(session: Session, client: Client, limit: int = 5) -> list[Interaction]:
-    return list(session.scalars(_latest_query(), _client_params(client, limit=limit)))
+def latest_interactions(session: Session, client: Client, today: dt.date,
+                        limit: int = 5) -> tuple[list[Interaction], dt.date | None]:
+    """The client's `limit` latest interactions, newest first, and the earliest `next:` date logged with any
+    of its interactions that is still ahead on `today`."""
+    rows = session.execute(_latest_query(), _client_params(client, limit=limit, today=today)).all()
+    return [interaction for interaction, _ in rows], (rows[0][1] if rows else None)
 
 
 def last_contact(session: Session, client: Client) -> Interaction | None:
@@ -155,11 +161,6 @@ def last_contact_dates(session: Session, team_id: str, client_ids: list[int]) ->
         rows = session.execute(select(Client.id, latest).where(Client.team_id == team_id, Client.id.in_(batch)))
         found.update((client_id, occurred_on) for client_id, occurred_on in rows if occurred_on is not None)
     return found
-
-
-def next_planned_contact(session: Session, client: Client, today: dt.date) -> dt.date | None:
-    """The earliest `next:` date still ahead, as logged with interactions."""
-    return connection(session).scalar(_next_planned_query(), _client_params(client, today=today))
 
 
 def attach_permalink(session: Session, actor: Actor, interaction_id: int, permalink: str) -> Interaction | None:

@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from bot.db.batches import batches
+from bot.db.core import connection
 from bot.db.models import Client, Frequency, Meeting, MeetingException, OutboxMessage, OutboxStatus, utcnow
 from bot.errors import UserError
 from bot.services import Actor, audit, outbox
@@ -69,25 +70,26 @@ def channel_of(meeting: Meeting, client: Client) -> str | None:
 def schedules(session: Session, meetings: Iterable[Meeting]) -> dict[int, Schedule]:
     """Each meeting's rule with its skips and moves (one query for all of them)."""
     meetings = list(meetings)
-    exceptions: dict[int, list[MeetingException]] = defaultdict(list)
+    exceptions: dict[int, list[Row]] = defaultdict(list)
     if meetings:
         for batch in batches(m.id for m in meetings):
-            for exception in session.scalars(_exceptions_query(), {"ids": batch}):
+            for exception in connection(session).execute(_exceptions_query(), {"ids": batch}):
                 exceptions[exception.meeting_id].append(exception)
     return {m.id: _schedule(m, exceptions[m.id]) for m in meetings}
 
 
 @functools.cache
 def _exceptions_query() -> Select:
-    return (select(MeetingException).where(MeetingException.meeting_id.in_(bindparam("ids", expanding=True)))
-            .execution_options(populate_existing=True))  # as committed now, not as first read
+    # Rows, not objects (read on every status and reminder; nothing is changed through them), as committed now.
+    return select(MeetingException.meeting_id, MeetingException.occurrence_on, MeetingException.kind,
+                  MeetingException.moved_to).where(MeetingException.meeting_id.in_(bindparam("ids", expanding=True)))
 
 
 def schedule(session: Session, meeting: Meeting) -> Schedule:
     return schedules(session, [meeting])[meeting.id]
 
 
-def _schedule(meeting: Meeting, exceptions: list[MeetingException]) -> Schedule:
+def _schedule(meeting: Meeting, exceptions: list[Row]) -> Schedule:
     return Schedule(
         rule=meeting.rule, starts_on=meeting.starts_on, at=meeting.at, zone=zone_of(meeting),
         duration=dt.timedelta(minutes=meeting.duration_minutes),

@@ -71,13 +71,15 @@ def _worst(*levels: HealthLevel) -> HealthLevel:
 
 
 def client_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.date, *,
-                  open_changes: list[ScheduleChange], now: dt.datetime, calendar: BusinessCalendar,
+                  open_changes: list[ScheduleChange], now: dt.datetime, calendar: BusinessCalendar | None,
                   promises: Sequence[Promise] = ()) -> Health:
     """Contact against cadence, made worse by schedule changes the client has not been told about (for
     a business day of `calendar` or more: red) and by open promises overdue on `today` (for more than a
-    week: red). `promises` may be all the client's open promises or only the overdue ones."""
+    week: red). `promises` may be all the client's open promises or only the overdue ones. `calendar` is
+    needed only with open changes."""
     health = contact_health(last_contact_on, cadence_days, today)
     if open_changes:
+        assert calendar is not None, "open changes are counted in business hours"
         hours = calendar.hours_between(min(c.logged_at for c in open_changes), now)
         overdue = hours >= calendar.day_hours
         health = replace(health, level=_worst(health.level, HealthLevel.RED if overdue else HealthLevel.AMBER),
@@ -108,7 +110,7 @@ def client_status(session: Session, client: Client, settings: Settings,
                   now: dt.datetime | None = None) -> ClientStatus:
     now = now or dt.datetime.now(dt.UTC)
     today = client_today(client, settings.zone, now)
-    recent = interaction_service.latest_interactions(session, client, limit=RECENT)
+    recent, next_planned = interaction_service.latest_interactions(session, client, today, limit=RECENT)
     # The latest contact is most often among the recent interactions (same order); asked only if they are
     # all notes and there may be more.
     last = next((i for i in recent if i.kind != InteractionKind.NOTE), None)
@@ -121,11 +123,12 @@ def client_status(session: Session, client: Client, settings: Settings,
         today=today,
         health=client_health(last.occurred_on if last else None, client.cadence_days, today,
                              open_changes=open_changes, now=now,
-                             calendar=calendar_service.calendar(session, client, settings),
+                             # The owner's zone is asked for only when there are open changes to count.
+                             calendar=calendar_service.calendar(session, client, settings) if open_changes else None,
                              promises=open_promises),
         open_changes=list(reversed(open_changes)),
         last_contact=last,
-        next_contact_on=interaction_service.next_planned_contact(session, client, today),
+        next_contact_on=next_planned,
         recent=recent,
         next_meeting=next(iter(meeting_service.upcoming(session, client.team_id, after=now, client_id=client.id)),
                           None),
