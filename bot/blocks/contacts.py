@@ -12,7 +12,7 @@ from bot.blocks import text as t
 from bot.blocks.history import event_line
 from bot.blocks.layout import context, header, packed_sections, section
 from bot.db.models import AuditEvent, Client, Contact, Interaction
-from bot.services.contacts import LastContact, days_silent
+from bot.services.contacts import LastContact, Seen, days_silent
 
 AMBER = ":large_orange_circle:"
 GREEN = ":large_green_circle:"
@@ -72,7 +72,7 @@ def contact_archived(client: Client, contact: Contact) -> Message:
         section(message), context(t.escape(f"History: /cmo history {client.key}"))])
 
 
-def last_text(last: Interaction | None, today: dt.date, cadence_days: int) -> str:
+def last_text(last: Seen | None, today: dt.date, cadence_days: int) -> str:
     """The latest contact, and how long it has been silent: amber when longer than the cadence."""
     if last is None:
         return f"{AMBER} no contact logged with them yet"

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from bot.blocks import text as t
 from bot.blocks.contacts import AMBER, GREEN, role_text
 from bot.brief import Found, Scope, Section
-from bot.db.models import Contact, Interaction
+from bot.db.models import Contact
 from bot.services import contacts as contact_service
+from bot.services.contacts import Seen
 
 NO_EXECUTIVE = (f":warning: *No contact at executive level in the last quarter* "
                 f"({contact_service.EXECUTIVE_QUARTER_DAYS} days)")
@@ -21,7 +22,7 @@ NO_EXECUTIVE = (f":warning: *No contact at executive level in the last quarter* 
 @dataclass(frozen=True)
 class Coverage:
     contact: Contact
-    last: Interaction | None  # with our peer (no peer named: with anyone)
+    last: Seen | None  # with our peer (no peer named: with anyone)
     stale: bool
 
 

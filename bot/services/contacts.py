@@ -8,12 +8,13 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy import Row, Select, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from bot.db.core import connection
 from bot.db.models import Client, Contact, Interaction, is_contact, utcnow
 from bot.errors import UserError
 from bot.services import Actor, audit
@@ -114,20 +115,31 @@ def get_contact(session: Session, client: Client, name: str) -> Contact:
     raise UserError(f"“{normalise(name)}” is not one of {client.name}'s contacts." + known, field="name")
 
 
+class Seen(NamedTuple):
+    """What the listings show of an interaction with a contact."""
+
+    occurred_on: dt.date
+    kind: str
+    logged_by: str
+
+
 @dataclass(frozen=True)
 class LastContact:
     """A contact's latest interaction (a note is not contact): with anyone of ours, and with our peer."""
 
-    any: Interaction | None
-    peer: Interaction | None  # by the contact's peer (no peer named: by anyone)
+    any: Seen | None
+    peer: Seen | None  # by the contact's peer (no peer named: by anyone)
+
+
+SEEN = ("occurred_on", "kind", "logged_by")
 
 
 @functools.cache
 def _with_last_query() -> Select:
-    """The client's active contacts, each with its latest interaction (not a note) and the latest one logged by
-    its peer (no peer named: by anyone), in one statement: per contact, a walk down
-    ix_interactions_contact_person from its newest row, however long its history. Built once (the status of a
-    client asks it on every request); bound by team_id and client_id."""
+    """The client's active contacts (a Contact's columns), each with its latest interaction (not a note) and the
+    latest one logged by its peer (no peer named: by anyone) as `any_*` and `peer_*` columns, in one statement:
+    per contact, a walk down ix_interactions_contact_person from its newest row, however long its history.
+    Built once (the status of a client asks it on every request); bound by team_id and client_id."""
 
     def latest_with(*, by_peer: bool):
         latest = aliased(Interaction)
@@ -139,19 +151,27 @@ def _with_last_query() -> Select:
                 .correlate(Contact).scalar_subquery())
 
     with_anyone, with_peer = aliased(Interaction, name="with_anyone"), aliased(Interaction, name="with_peer")
-    return (select(Contact, with_anyone, with_peer).select_from(Contact)
+    seen = [getattr(alias, name).label(f"{prefix}_{name}")
+            for prefix, alias in (("any", with_anyone), ("peer", with_peer)) for name in SEEN]
+    return (select(*Contact.__table__.columns, *seen).select_from(Contact)
             .outerjoin(with_anyone, with_anyone.id == latest_with(by_peer=False))
             .outerjoin(with_peer, with_peer.id == latest_with(by_peer=True))
             .where(Contact.team_id == bindparam("team_id"), Contact.client_id == bindparam("client_id"),
                    Contact.archived_at.is_(None)))
 
 
-def contacts_with_last(session: Session, client: Client) -> tuple[list[Contact], dict[int, LastContact]]:
-    """The client's active contacts (as active_contacts orders them) and each one's latest interaction by
-    anyone and by its peer."""
-    rows = session.execute(_with_last_query(), {"team_id": client.team_id, "client_id": client.id}).all()
-    rows.sort(key=lambda row: _listed_order(row[0]))
-    return [row[0] for row in rows], {contact.id: LastContact(anyone, peer) for contact, anyone, peer in rows}
+def _seen(row: Row, prefix: str) -> Seen | None:
+    values = tuple(getattr(row, f"{prefix}_{name}") for name in SEEN)
+    return Seen(*values) if values[0] is not None else None
+
+
+def contacts_with_last(session: Session, client: Client) -> tuple[list[Row], dict[int, LastContact]]:
+    """The client's active contacts (as active_contacts orders them; rows with a Contact's fields, to read: the
+    status of a client asks on every request, and rows cost less than objects) and each one's latest interaction
+    by anyone and by its peer."""
+    rows = connection(session).execute(_with_last_query(), {"team_id": client.team_id, "client_id": client.id}).all()
+    rows.sort(key=_listed_order)
+    return rows, {row.id: LastContact(_seen(row, "any"), _seen(row, "peer")) for row in rows}
 
 
 # -- writing ---------------------------------------------------------------------------------------------
@@ -270,5 +290,5 @@ def link_for(session: Session, client: Client, contact_name: str | None) -> tupl
     return (contact.name, contact.id) if contact is not None else (contact_name, None)
 
 
-def days_silent(last: Interaction | None, today: dt.date) -> int | None:
+def days_silent(last: Seen | None, today: dt.date) -> int | None:
     return (today - last.occurred_on).days if last is not None else None

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Update, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.db.batches import batches
@@ -195,14 +195,14 @@ def record_alert(session: Session, stale: StaleClient, kind: AlertKind, local_da
 def withdraw(session: Session, client: Client, kinds: Iterable[AlertKind]) -> int:
     """Nudges or escalations about the client still waiting to be posted no longer apply (a contact was
     logged, the nudges were snoozed): withdrawn, never posted. How many were."""
-    keys = list(connection(session).scalars(_alert_keys_query(), {"team_id": client.team_id, "client_id": client.id,
-                                                       "kinds": list(kinds)}))
-    return outbox.cancel_pending(session, client.team_id, keys) if keys else 0
+    return connection(session).execute(_withdraw_statement(), {
+        "of_team": client.team_id, "of_client": client.id, "kinds": list(kinds)}).rowcount
 
 
 @functools.cache
-def _alert_keys_query() -> Select:
-    # Every logged contact asks it: built once, bound at execution.
-    return select(StaleAlert.key).where(StaleAlert.team_id == bindparam("team_id"),
-                                        StaleAlert.client_id == bindparam("client_id"),
-                                        StaleAlert.kind.in_(bindparam("kinds", expanding=True)))
+def _withdraw_statement() -> Update:
+    # Every logged contact runs it: one statement, built once; the client's alerts as a subquery, however many
+    # there were over the years.
+    return outbox.withdrawing(select(StaleAlert.key).where(StaleAlert.team_id == bindparam("of_team"),
+                                                           StaleAlert.client_id == bindparam("of_client"),
+                                                           StaleAlert.kind.in_(bindparam("kinds", expanding=True))))

@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message
@@ -60,15 +60,29 @@ def _shared_channel_query() -> Select:
                                    Client.shared_channel_id == bindparam("channel_id")).limit(1)
 
 
+WITHDRAWN = {"status": OutboxStatus.CANCELLED, "error": "withdrawn: no longer applies", "claimed_by": None,
+             "lease_until": None}
+# A message left "sending" after Slack failed to answer is withdrawn too: else it would be retried, and posted.
+STILL_QUEUED = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
 def cancel_pending(session: Session, team_id: str, dedupe_keys: list[str]) -> int:
-    """Withdraw queued messages that no longer apply (a reminder about something already done), including
-    one left "sending" after Slack failed to answer: else it would be retried, and posted, after all."""
+    """Withdraw queued messages that no longer apply (a reminder about something already done)."""
     return session.execute(
-        update(OutboxMessage).where(OutboxMessage.team_id == team_id,
-                                    OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        update(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.status.in_(STILL_QUEUED),
                                     OutboxMessage.dedupe_key.in_(dedupe_keys))
-        .values(status=OutboxStatus.CANCELLED, error="withdrawn: no longer applies", claimed_by=None, lease_until=None)
+        .values(**WITHDRAWN)
     ).rowcount
+
+
+def withdrawing(keys: Select) -> Update:
+    """The statement that withdraws the queued messages whose keys `keys` selects (bound by "of_team"; an
+    UPDATE's bound names must not be its columns'), as Core: for a hot path that holds no outbox object in its
+    session."""
+    return (update(OutboxMessage.__table__)
+            .where(OutboxMessage.team_id == bindparam("of_team"), OutboxMessage.status.in_(STILL_QUEUED),
+                   OutboxMessage.dedupe_key.in_(keys))
+            .values(**WITHDRAWN))
 
 
 def cancel_pending_prefixed(session: Session, team_id: str, prefix: str, *, suffix: str = "") -> int:
@@ -77,10 +91,9 @@ def cancel_pending_prefixed(session: Session, team_id: str, prefix: str, *, suff
     if any(char in prefix + suffix for char in "%_\\"):
         raise ValueError(f"a key prefix with a LIKE wildcard: {prefix!r}")
     return session.execute(
-        update(OutboxMessage).where(OutboxMessage.team_id == team_id,
-                                    OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        update(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.status.in_(STILL_QUEUED),
                                     OutboxMessage.dedupe_key.like(f"{prefix}%{suffix}"))
-        .values(status=OutboxStatus.CANCELLED, error="withdrawn: no longer applies", claimed_by=None, lease_until=None)
+        .values(**WITHDRAWN)
     ).rowcount
 
 
