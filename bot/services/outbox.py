@@ -16,6 +16,7 @@ from bot.db.core import connection
 from bot.db.insert import insert_ignoring_duplicates
 from bot.db.models import Client, OutboxMessage, OutboxStatus, utcnow
 from bot.errors import UserError
+from bot.parsing.tokens import SLACK_USER_ID
 
 
 class SharedChannelRefused(ValueError):
@@ -34,7 +35,10 @@ def enqueue(session: Session, *, team_id: str, dedupe_key: str, channel_id: str,
 
     Only a client-message (the owner's explicit "send to client") may go to a client's shared channel,
     and it may go nowhere else."""
-    shared = connection(session).scalar(_shared_channel_query(), {"team_id": team_id, "channel_id": channel_id})
+    # A user's id (a direct message) is never a channel shared with a client (channels are C… or G…, as every
+    # way in checks): the owner's direct message after each logged contact does not ask the database.
+    shared = None if SLACK_USER_ID.match(channel_id) else connection(session).scalar(
+        _shared_channel_query(), {"team_id": team_id, "channel_id": channel_id})
     if source == CLIENT_MESSAGE and shared is None:
         raise SharedChannelRefused(f"{channel_id} is not a client's shared channel; a client message goes "
                                    "only there")
