@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.commands import REGISTRY, USAGE, Help, NotYetAvailable, OpenModal
 from bot.commands.clients import ClientAdd, ClientArchive, ClientList, ClientSet
@@ -14,6 +16,7 @@ from bot.commands.registry import PLANNED
 from bot.commands.status import Status
 from bot.db.models import INTERACTION_KINDS
 from bot.errors import UserError
+from bot.parsing import tokens
 from bot.parsing.dates import (
     DATE_FORMS,
     DateSpec,
@@ -42,6 +45,12 @@ def parse_error(text: str) -> UserError:
 
 
 # --- tokenize -------------------------------------------------------------------------------------------
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="\"\u201c\u201d\u201e"), max_size=80))
+def test_quote_free_text_is_split_as_the_character_scan_splits_it(text):
+    assert tokenize(text) == tokens._scan(text)
+
 
 
 def test_words_split_on_any_white_space():

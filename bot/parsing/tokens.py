@@ -51,6 +51,12 @@ def unescape_slack(text: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Words split on white space; double quotes (plain or typographic) group words, as in a shell,
     but apostrophes are just letters so that "client's" needs no quoting."""
+    if not any(quote in text for quote in _QUOTES):  # most commands: what _scan gives, the quick way
+        return [Token(word, word, False) for word in map(unescape_slack, text.split())]
+    return _scan(text)
+
+
+def _scan(text: str) -> list[Token]:
     tokens: list[Token] = []
     value: list[str] = []
     raw: list[str] = []
