@@ -6,7 +6,8 @@ the PostgreSQL database given, dropped after):
    meetings and promises added through the services (see benchmarks/portfolio.py);
 2. `rapport run --no-scheduler` (HTTP mode, gunicorn as deployed) and two bare slack-bolt apps that only ack
    `/cmo` (process_before_response on and off, served the same way), with signed slash commands sent to all
-   three in turn: `/cmo log <client> call ...`, `/cmo status <client>`, `/cmo status`; p50/p95/p99, and
+   three in turn, one command's rounds after the other's: `/cmo log <client> call ...`, `/cmo status <client>`,
+   `/cmo status`; p50/p95/p99, and
    Rapport's ratio to the bare app in process_before_response mode (benchmarks/latency.py);
 3. each feature job's scan, dry, as of the next Monday 10:00 UTC (benchmarks/job_scans.py);
 4. peak RSS of the server's worker and of a job run.
@@ -196,8 +197,8 @@ def table(rows: list[Row], database_url: str | None, rounds: int) -> str:
     header = columns(jobs)
     lines = [f"### Rapport benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
              "",
-             f"Machine: {machine(database_url)}. {rounds} rounds per command after a warm-up; the three servers "
-             "in turn on one keep-alive connection each.",
+             f"Machine: {machine(database_url)}. {rounds} rounds per command after a warm-up, one command "
+             "after the other; the three servers in turn on one keep-alive connection each.",
              "",
              "| " + " | ".join(header) + " |",
              "|" + "|".join("---" if n == 0 else "---:" for n in range(len(header))) + "|"]
