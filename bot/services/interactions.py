@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Insert, Select, bindparam, func, insert, select
+from sqlalchemy import Insert, Row, Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.db.batches import batches
@@ -121,9 +121,11 @@ def _client_params(client: Client, **more) -> dict:
 
 @functools.cache
 def _latest_query() -> Select:
-    # The next planned contact rides along as a column: one statement, not two (a client with no interactions
-    # has no contact planned either).
-    return (select(Interaction, _next_planned_query().correlate(None).scalar_subquery()).where(*_of_client())
+    # Rows, not objects (every status reads them, to show). The next planned contact rides along as a column:
+    # one statement, not two (a client with no interactions has no contact planned either).
+    return (select(*Interaction.__table__.columns,
+                   _next_planned_query().correlate(None).scalar_subquery().label("next_planned"))
+            .where(*_of_client())
             .order_by(Interaction.occurred_on.desc(), Interaction.id.desc()).limit(bindparam("limit")))
 
 
@@ -141,11 +143,11 @@ def _next_planned_query() -> Select:
 
 
 def latest_interactions(session: Session, client: Client, today: dt.date,
-                        limit: int = 5) -> tuple[list[Interaction], dt.date | None]:
-    """The client's `limit` latest interactions, newest first, and the earliest `next:` date logged with any
-    of its interactions that is still ahead on `today`."""
-    rows = session.execute(_latest_query(), _client_params(client, limit=limit, today=today)).all()
-    return [interaction for interaction, _ in rows], (rows[0][1] if rows else None)
+                        limit: int = 5) -> tuple[list[Row], dt.date | None]:
+    """The client's `limit` latest interactions, newest first (rows with an Interaction's fields, to read), and
+    the earliest `next:` date logged with any of its interactions that is still ahead on `today`."""
+    rows = connection(session).execute(_latest_query(), _client_params(client, limit=limit, today=today)).all()
+    return rows, (rows[0].next_planned if rows else None)
 
 
 def last_contact(session: Session, client: Client) -> Interaction | None:

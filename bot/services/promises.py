@@ -7,9 +7,10 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from bot.db.core import connection
 from bot.db.models import Client, Promise, PromiseMove, utcnow
 from bot.errors import USER, UserError
 from bot.services import Actor, audit, outbox
@@ -120,17 +121,19 @@ LIST_LIMIT = 100  # open promises listed at once
 
 
 def list_promises(session: Session, team_id: str, *, client_id: int | None = None, owner_user_id: str | None = None,
-                  due_before: dt.date | None = None, limit: int = LIST_LIMIT) -> list[Promise]:
-    """Open promises, soonest due first (at most `limit`)."""
+                  due_before: dt.date | None = None, limit: int = LIST_LIMIT) -> list[Row]:
+    """Open promises, soonest due first (at most `limit`): rows with a Promise's fields, to read (a client's
+    status lists them on every request; nothing is changed through them)."""
     filters = {"client_id": client_id, "owner_user_id": owner_user_id, "due_before": due_before}
     given = {name: value for name, value in filters.items() if value is not None}
-    return list(session.scalars(_list_query(frozenset(given)), {"team_id": team_id, "limit": limit, **given}))
+    return connection(session).execute(_list_query(frozenset(given)),
+                                       {"team_id": team_id, "limit": limit, **given}).all()
 
 
 @functools.cache
 def _list_query(filters: frozenset[str]) -> Select:
     # Built once per set of filters (a client's status asks on every request), bound at execution.
-    query = select(Promise).where(Promise.team_id == bindparam("team_id"), Promise.done_at.is_(None))
+    query = select(Promise.__table__).where(Promise.team_id == bindparam("team_id"), Promise.done_at.is_(None))
     if "client_id" in filters:
         query = query.where(Promise.client_id == bindparam("client_id"))
     if "owner_user_id" in filters:
