@@ -17,6 +17,7 @@ from importlib import import_module
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Client, Promise
@@ -46,6 +47,12 @@ class Scope:
 class Found:
     items: Sequence[Any]  # at most MAX_ITEMS, most relevant first
     total: int  # how many there are in all
+
+
+def page(session: Session, items: Select, count: Select, params: dict[str, Any], limit: int) -> Found:
+    """The first `limit` items of a section, and how many there are: counted only when the page is full."""
+    found = list(session.scalars(items, params))
+    return Found(found, session.scalar(count, params) if len(found) == limit else len(found))
 
 
 @dataclass(frozen=True)

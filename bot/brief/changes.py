@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.blocks import text as t
 from bot.blocks.changes import slip_text
-from bot.brief import Found, Scope, Section
+from bot.brief import Found, Scope, Section, page
 from bot.db.models import ScheduleChange
 
 
@@ -32,9 +32,7 @@ def collect(session: Session, scope: Scope, limit: int) -> Found:
     items_query, count_query = _queries(scope.since is not None)
     params = {"team_id": scope.client.team_id, "client_id": scope.client.id, "limit": limit,
               **({"since": scope.since} if scope.since is not None else {})}
-    items = list(session.scalars(items_query, params))
-    total = session.scalar(count_query, params) if len(items) == limit else len(items)
-    return Found(items, total)
+    return page(session, items_query, count_query, params, limit)
 
 
 def line(change: ScheduleChange, scope: Scope) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.blocks import text as t
 from bot.blocks.replies import KIND_ICON
-from bot.brief import Found, Scope, Section
+from bot.brief import Found, Scope, Section, page
 from bot.db.models import Interaction
 
 
@@ -30,9 +30,7 @@ def collect(session: Session, scope: Scope, limit: int) -> Found:
     items_query, count_query = _queries(since is not None)
     params = {"team_id": scope.client.team_id, "client_id": scope.client.id, "limit": limit,
               **({"since": since} if since is not None else {})}
-    items = list(session.scalars(items_query, params))
-    total = session.scalar(count_query, params) if len(items) == limit else len(items)
-    return Found(items, total)
+    return page(session, items_query, count_query, params, limit)
 
 
 def line(interaction: Interaction, scope: Scope) -> str:

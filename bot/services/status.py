@@ -95,6 +95,9 @@ def client_health(last_contact_on: dt.date | None, cadence_days: int, today: dt.
 
 @dataclass(frozen=True)
 class ClientStatus:
+    """`recent`, `open_promises` and (most often) `last_contact` are read as rows with the models' fields: they
+    are only shown."""
+
     client: Client
     today: dt.date
     health: Health
